@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (see README "Architecture"): handlers -> LambdaRuntime, LambdaEvents, PriceCache;
+// PriceCache -> RedisPool -> COpenSSL; LambdaRuntime -> CCurl. LambdaRuntime and RedisPool never
+// import each other.
+let package = Package(
+    name: "swift-lambda-redis",
+    products: [
+        .executable(name: "PriceCacheHandler", targets: ["PriceCacheHandler"]),
+        .executable(name: "SignalHandler", targets: ["SignalHandler"]),
+        .executable(name: "RuntimeEcho", targets: ["RuntimeEcho"]),
+        .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
+        .library(name: "RedisPool", targets: ["RedisPool"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "LambdaRuntime", dependencies: ["CCurl"]),
+        .target(name: "LambdaEvents"),
+        .target(name: "RedisPool", dependencies: ["COpenSSL"]),
+        .target(name: "PriceCache", dependencies: ["RedisPool"]),
+        .executableTarget(
+            name: "PriceCacheHandler",
+            dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache"]
+        ),
+        .executableTarget(
+            name: "SignalHandler",
+            dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache"]
+        ),
+        .executableTarget(
+            name: "RuntimeEcho",
+            dependencies: ["LambdaRuntime"],
+            path: "Examples/RuntimeEcho"
+        ),
+
+        // Shared by the test targets: spawning redis-server, making TLS certificates, a scriptable
+        // Runtime API server on loopback. Not part of any product.
+        .target(name: "TestSupport", dependencies: ["LambdaRuntime"], path: "Tests/TestSupport"),
+        .testTarget(name: "LambdaRuntimeTests", dependencies: ["LambdaRuntime", "TestSupport"]),
+        .testTarget(name: "RedisPoolTests", dependencies: ["RedisPool", "TestSupport"]),
+        .testTarget(name: "LambdaEventsTests", dependencies: ["LambdaEvents"]),
+        .testTarget(name: "PriceCacheTests", dependencies: ["PriceCache", "RedisPool", "TestSupport"]),
+        .testTarget(
+            name: "HandlerTests",
+            dependencies: ["PriceCacheHandler", "SignalHandler", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool", "TestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// LambdaEvents: see README.

@@ -1,0 +1,1 @@
+// PriceCache: see README.

@@ -1,0 +1,1 @@
+// RedisPool: see README.
