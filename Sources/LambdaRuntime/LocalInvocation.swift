@@ -45,7 +45,7 @@ enum LocalInvocation {
         while true { pause() }
     }
 
-    private static func printOutcomes(_ requestIDs: [String], api: LocalRuntimeAPI, name: String) -> Int32 {
+    static func printOutcomes(_ requestIDs: [String], api: LocalRuntimeAPI, name: String) -> Int32 {
         var anyFailed = false
         for requestID in requestIDs {
             switch api.outcome(of: requestID) {

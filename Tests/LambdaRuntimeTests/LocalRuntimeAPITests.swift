@@ -67,3 +67,24 @@ import Testing
         #expect(await loop.value != 0, "the loop ends once its Runtime API is gone")
     }
 }
+
+@Suite struct LocalEventInvocationTests {
+    @Test func anyFailedInvocationMakesTheExitStatusNonZero() async throws {
+        let api = LocalRuntimeAPI(functionName: "f", environment: { _ in nil })
+        let server = try LoopbackHTTPServer(maximumBodySize: 1 << 20, responder: api.respond)
+        defer { server.stop() }
+        let requestIDs = [api.submit(Array("ok".utf8)), api.submit(Array("fail".utf8))]
+        let address = server.address
+        let loop = Task {
+            await runLoop(against: address) {
+                ClosureHandler { event, _ throws(FunctionError) in
+                    guard event != Array("fail".utf8) else { throw FunctionError(type: "Function.Failed", message: "asked to fail") }
+                    return event
+                }
+            }
+        }
+        #expect(LocalInvocation.printOutcomes(requestIDs, api: api, name: "f") == 1)
+        server.stop()
+        _ = await loop.value
+    }
+}
