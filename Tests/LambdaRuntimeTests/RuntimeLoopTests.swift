@@ -177,3 +177,16 @@ import TestSupport
         #expect(ContinuousClock.now - started >= .milliseconds(700))
     }
 }
+
+@Suite struct EmptyBodyTests {
+    /// libcurl reads a POST body from its read callback (stdin by default) when given no pointer:
+    /// an empty answer must still be an empty body, at once.
+    @Test func anEmptyResponseIsPostedAsAnEmptyBody() async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}", requestID: "empty"), .event("{}", requestID: "after")])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { _, _ in [] }
+        #expect(server.requests(endingWith: "/empty/response").first?.body == [])
+        #expect(server.requests(endingWith: "/empty/response").first?.header("Content-Length") == "0")
+        #expect(server.requests(endingWith: "/after/response").count == 1)
+    }
+}
