@@ -95,7 +95,8 @@ import TestSupport
         let responses = try await withThrowingTaskGroup(of: (Int, LoopbackClient.Response).self) { group in
             for caller in 0..<8 {
                 group.addTask {
-                    (caller, try LoopbackClient.send(port: port, method: "POST", path: path, body: Array(#"{"caller":\#(caller)}"#.utf8)))
+                    let body = Array(#"{"caller":\#(caller)}"#.utf8)
+                    return (caller, try await offPool { Result { try LoopbackClient.send(port: port, method: "POST", path: path, body: body) } }.get())
                 }
             }
             return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
