@@ -110,4 +110,12 @@ import TestSupport
         #expect(try LoopbackClient.send(port: port, method: "POST", path: "/elsewhere").status == 404)
         #expect(process.process.isRunning)
     }
+
+    @Test func serveOnAPortInUseSaysSoAndExits1() async throws {
+        let occupant = try LoopbackHTTPServer(maximumBodySize: 0) { _ in HTTPResponse(status: 200) }
+        defer { occupant.stop() }
+        let result = try await RuntimeEchoProcess.run(["--serve", String(occupant.port)])
+        #expect(result.status == 1)
+        #expect(result.standardError == "RuntimeEcho: cannot listen on 127.0.0.1:\(occupant.port): Address already in use\n")
+    }
 }
