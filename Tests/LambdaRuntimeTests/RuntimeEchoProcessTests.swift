@@ -13,6 +13,9 @@ import TestSupport
         let unknown = try await RuntimeEchoProcess.run(["--bogus"])
         #expect(unknown.status == 2)
         #expect(unknown.standardError.hasPrefix("RuntimeEcho: unknown argument --bogus\nUsage:"))
+        let help = try await RuntimeEchoProcess.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.standardOutput.hasPrefix("Usage: RuntimeEcho"))
     }
 
     @Test func echoesOnLambdaThenExitsNonZeroOnAServerError() async throws {
