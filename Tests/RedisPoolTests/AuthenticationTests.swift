@@ -131,3 +131,37 @@ import Testing
         #expect(caught { try RedisClient(configuration: configuration) }?.kind == .configuration)
     }
 }
+
+/// A server where `HELLO` is unknown (renamed away), as before Redis 6: the handshake falls back
+/// to `AUTH` and `CLIENT SETNAME`.
+@Suite struct LegacyHandshakeTests {
+    let server: RedisServer
+
+    init() throws {
+        server = try RedisServer.start(RedisServer.Options(
+            password: AuthenticationTests.password,
+            users: [AuthenticationTests.pricer],
+            extraArguments: ["--rename-command", "HELLO", ""]
+        ))
+    }
+
+    @Test func tokenForTheDefaultUserFallsBackToAUTH() throws {
+        let client = try RedisClient(configuration: server.configuration())
+        #expect(try client.command(RedisCommand("CLIENT", "GETNAME")) == .bulk("redis-pool"))
+        #expect(try client.command(RedisCommand("ACL", "WHOAMI")) == .bulk("default"))
+    }
+
+    @Test func aclUserFallsBackToAUTHWithTheUser() throws {
+        let client = try RedisClient(configuration: server.configuration(
+            username: AuthenticationTests.pricer.name, authToken: AuthenticationTests.pricer.password
+        ))
+        #expect(try client.command(RedisCommand("ACL", "WHOAMI")) == .bulk("pricer"))
+    }
+
+    @Test func wrongTokenIsStillAnAuthenticationError() throws {
+        let client = try RedisClient(configuration: server.configuration(authToken: "Wrong-Token-ABCDEFGHIJ"))
+        let error = caught { try client.command(RedisCommand("PING")) }
+        #expect(error?.kind == .authentication)
+        #expect(error?.description.contains("Wrong-Token-ABCDEFGHIJ") == false)
+    }
+}
