@@ -6,16 +6,18 @@ import TestSupport
 /// The loop over libcurl against a real HTTP Runtime API on loopback.
 @Suite struct RuntimeLoopTests {
     @Test func nextThenResponse() async throws {
-        let server = try RuntimeAPIServer(script: [.event(#"{"a":1}"#, requestID: "req-1")])
+        let server = try RuntimeAPIServer(script: [.event(#"{"a":1}"#, requestID: "req-1"), .event("2"), .event("3")])
         defer { server.stop() }
         let status = await runLoop(against: server) { event, _ in event + Array(" echoed".utf8) }
         #expect(status == 1, "the script ends with 403, which ends the loop")
         let requests = server.requests
-        #expect(requests.map { "\($0.method) \($0.target)" } == [
+        #expect(requests.prefix(3).map { "\($0.method) \($0.target)" } == [
             "GET /2018-06-01/runtime/invocation/next",
             "POST /2018-06-01/runtime/invocation/req-1/response",
             "GET /2018-06-01/runtime/invocation/next",
         ])
+        #expect(requests.count == 7, "three invocations, then the /next that ends the script")
+        #expect(server.connectionCount == 1, "one easy handle, one kept-alive connection")
         let response = requests[1]
         #expect(response.bodyText == #"{"a":1} echoed"#)
         #expect(response.header("Content-Type") == "application/json")
@@ -173,5 +175,18 @@ import TestSupport
         #expect(status != 0)
         // Three retries after 100, 200 and 400 ms.
         #expect(ContinuousClock.now - started >= .milliseconds(700))
+    }
+}
+
+@Suite struct EmptyBodyTests {
+    /// libcurl reads a POST body from its read callback (stdin by default) when given no pointer:
+    /// an empty answer must still be an empty body, at once.
+    @Test func anEmptyResponseIsPostedAsAnEmptyBody() async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}", requestID: "empty"), .event("{}", requestID: "after")])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { _, _ in [] }
+        #expect(server.requests(endingWith: "/empty/response").first?.body == [])
+        #expect(server.requests(endingWith: "/empty/response").first?.header("Content-Length") == "0")
+        #expect(server.requests(endingWith: "/after/response").count == 1)
     }
 }

@@ -65,6 +65,9 @@ public final class RuntimeAPIServer: Sendable {
 
     public var requests: [HTTPRequest] { script.recorded.withLock { $0 } }
 
+    /// Connections the runtime opened (1 for a runtime that keeps its connection alive).
+    public var connectionCount: Int { server.acceptedConnections }
+
     /// The recorded requests whose path ends with `suffix`.
     public func requests(endingWith suffix: String) -> [HTTPRequest] {
         requests.filter { $0.path.hasSuffix(suffix) }

@@ -17,6 +17,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     private struct Connections {
         var open: Set<Int32> = []
+        var accepted = 0
         var stopped = false
     }
 
@@ -65,6 +66,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// `127.0.0.1:port`, the form of `AWS_LAMBDA_RUNTIME_API`.
     public var address: String { "127.0.0.1:\(port)" }
 
+    /// How many connections were taken so far: tells a client that keeps its connection alive
+    /// from one that reconnects for every request.
+    public var acceptedConnections: Int {
+        connections.withLock { $0.accepted }
+    }
+
     /// Stops accepting and cuts every open connection; a responder still running finishes alone.
     public func stop() {
         let open = connections.withLock { state in
@@ -90,6 +97,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             let admitted = connections.withLock { state -> Bool in
                 guard !state.stopped, state.open.count < maximumConnections else { return false }
                 state.open.insert(connection)
+                state.accepted += 1
                 return true
             }
             guard admitted, DetachedThread.start({ [self] in serve(connection) }) else {
