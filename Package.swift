@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "LambdaRuntime", dependencies: ["CCurl"]),
         .target(name: "LambdaEvents"),
         .target(name: "RedisPool", dependencies: ["COpenSSL"]),
-        .target(name: "PriceCache", dependencies: ["RedisPool"]),
+        .target(name: "PriceCache", dependencies: ["RedisPool", "LambdaEvents"]),
         .executableTarget(
             name: "PriceCacheHandler",
             dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache"]
