@@ -59,7 +59,7 @@ public struct CacheWrite: Sendable, Hashable {
           redis.call('SET', key, ARGV[4], 'EX', ttl)
         end
         return 1
-        """)
+        """, isIdempotent: true)
 }
 
 /// What happened to one write.
