@@ -10,7 +10,7 @@ extension CacheEventHandler {
     public static func run(name: String, _ makeFunction: @escaping (CacheStore) -> Function) -> Never {
         Lambda.run(name: name) { () throws(FunctionError) in
             let client: RedisClient
-            do {
+            do throws(RedisError) {
                 client = try RedisClient.shared()
             } catch {
                 throw FunctionError(type: "Function.InvalidConfiguration", message: error.description)

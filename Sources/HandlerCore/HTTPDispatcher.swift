@@ -26,15 +26,18 @@ struct HTTPDispatcher<Function: CacheFunction> {
             return .error(405, code: "method_not_allowed", message: "\(path) allows \(list).", extraHeaders: [JSONMember("allow", .string(list))])
         case .found(let route, let parameters):
             let routeRequest = RouteRequest(request: request, parameters: parameters, deadline: deadline)
-            do {
+            do throws(RouteFailure) {
                 return try function.respond(to: route, routeRequest, metrics: &metrics)
-            } catch .badRequest(let error) {
-                metrics.invalid += 1
-                return .error(400, code: "invalid_request", message: error.description)
-            } catch .redis(let error) {
-                // The details name the endpoint: they go to the log, not to API clients.
-                logger.error("\(request.method) \(path) failed: \(error)")
-                return .error(503, code: "cache_unavailable", message: "The cache is unavailable; retry later.", extraHeaders: [JSONMember("retry-after", .string("1"))])
+            } catch {
+                switch error {
+                case .badRequest(let error):
+                    metrics.invalid += 1
+                    return .error(400, code: "invalid_request", message: error.description)
+                case .redis(let error):
+                    // The details name the endpoint: they go to the log, not to API clients.
+                    logger.error("\(request.method) \(path) failed: \(error)")
+                    return .error(503, code: "cache_unavailable", message: "The cache is unavailable; retry later.", extraHeaders: [JSONMember("retry-after", .string("1"))])
+                }
             }
         }
     }
