@@ -40,12 +40,14 @@ public final class RedisClient: Sendable {
     }
 
     /// One command. A server error reply is thrown as `.server(code:)`.
+    @discardableResult
     public func command(_ command: RedisCommand, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
         try execute(command, idempotent: command.isIdempotent, deadline: deadline).get()
     }
 
     /// N commands in one write, N results in order, errors per command; a connection-level
     /// failure is thrown. Not atomic: use `transaction` or a script for that.
+    @discardableResult
     public func pipeline(_ commands: [RedisCommand], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         try pipelineResults(commands, idempotent: commands.allSatisfy(\.isIdempotent), deadline: deadline)
     }
@@ -53,6 +55,7 @@ public final class RedisClient: Sendable {
     /// `MULTI`, the commands, `EXEC`, in one write: all run or none does. A command the server
     /// refused to queue aborts the whole transaction and is thrown; errors raised while running
     /// (`WRONGTYPE`, ...) come back per command.
+    @discardableResult
     public func transaction(_ commands: [RedisCommand], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         let wrapped = [RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")]
@@ -66,6 +69,7 @@ public final class RedisClient: Sendable {
 
     /// `EVALSHA` with the script's SHA1; after `NOSCRIPT` (a restarted or failed-over server
     /// lost its script cache) the source is sent with `EVAL`, which caches it again.
+    @discardableResult
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
         let result = try execute(ScriptCall.evalsha(script, keys: keys, arguments: arguments), idempotent: script.isIdempotent, deadline: deadline)
         guard case .failure(let error) = result, error.kind == .server(code: "NOSCRIPT") else { return try result.get() }
