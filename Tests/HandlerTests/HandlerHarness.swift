@@ -40,8 +40,7 @@ final class HandlerHarness {
     }
 
     deinit {
-        // SIGKILL: a server spawned from a test thread inherits a blocked SIGTERM.
-        server.kill()
+        server.stop()
     }
 
     static func event(_ name: String) throws -> [UInt8] {

@@ -17,9 +17,7 @@ import TestSupport
     }
 
     deinit {
-        // SIGKILL, not stop(): the spawned server inherits a blocked SIGTERM from the test
-        // process's thread and would never act on it.
-        server.kill()
+        server.stop()
     }
 
     private func price(_ symbol: String, close: String, timestamp: Int) throws -> PriceUpdate {
