@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a freshly packaged zip outside the build environment, as Lambda would:
 #
-#   scripts/test-package.sh [FUNCTION]      (default: PriceCacheHandler; RuntimeEcho also works)
+#   scripts/test-package.sh [--plain-token] [FUNCTION]   (default: PriceCacheHandler; RuntimeEcho also works)
 #
 # The zip's bootstrap runs in a chroot that holds only glibc's libraries, /proc, minimal /etc
 # files and a CA bundle at /etc/pki/tls/certs/ca-bundle.crt (where Amazon Linux keeps it), so a
@@ -10,11 +10,17 @@
 # AUTH token from a local stand-in of the Parameters and Secrets extension
 # (scripts/local_secrets_extension.py), and writes to a local TLS-only redis-server whose CA is the
 # chroot's bundle. A price update goes in; the key is read back with redis-cli.
+# --plain-token gives the function REDIS_AUTH_TOKEN instead (the local-use path).
 #
 # Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOKEN_SOURCE=secret
+if [ "${1:-}" = --plain-token ]; then
+    TOKEN_SOURCE=environment
+    shift
+fi
 FUNCTION=${1:-PriceCacheHandler}
 CA_BUNDLE_PATH=/etc/pki/tls/certs/ca-bundle.crt
 SECRET_ARN="arn:aws:secretsmanager:eu-west-1:123456789012:secret:price-cache/redis-auth-Ab12Cd"
@@ -187,7 +193,7 @@ run_bootstrap_until_answered() {
         PATH=/usr/local/bin:/usr/bin:/bin \
         PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$(cat "$WORK/extension.port")" \
         REDIS_ENDPOINT=localhost REDIS_PORT="$REDIS_PORT" REDIS_SSL=true \
-        REDIS_AUTH_SECRET_ARN="$SECRET_ARN" \
+        "$(token_variable)" \
         "$(command -v chroot)" "$WORK/root" /var/task/bootstrap > "$WORK/bootstrap.log" 2>&1 &
     local bootstrap_pid=$!
     PIDS+=($bootstrap_pid)
@@ -198,6 +204,16 @@ run_bootstrap_until_answered() {
         die "the bootstrap did not answer the event (see its output above)"
     fi
     kill "$bootstrap_pid" 2>/dev/null || true
+}
+
+# The variable that hands the function its Redis AUTH token: the secret's id (the deployed
+# configuration) or the token itself.
+token_variable() {
+    if [ "$TOKEN_SOURCE" = secret ]; then
+        printf 'REDIS_AUTH_SECRET_ARN=%s' "$SECRET_ARN"
+    else
+        printf 'REDIS_AUTH_TOKEN=%s' "$(cat "$WORK/auth-token")"
+    fi
 }
 
 verify_RuntimeEcho() {
@@ -216,7 +232,7 @@ verify_PriceCacheHandler() {
     ttl=$(redis_cli TTL price:AAPL)
     [ "$close" = "205.50" ] || die "price:AAPL close is '$close', expected 205.50 (answer: $(cat "$WORK/answers/0.response"))"
     [ "$ttl" -gt 0 ] 2>/dev/null || die "price:AAPL has no TTL (TTL answered '$ttl')"
-    log "price:AAPL written through TLS with the token from the secrets extension (close $close, TTL $ttl s)"
+    log "price:AAPL written through TLS with the token from the $([ "$TOKEN_SOURCE" = secret ] && echo "secrets extension" || echo environment) (close $close, TTL $ttl s)"
 }
 
 main "$@"
