@@ -54,6 +54,32 @@ enum RuntimeAPI {
     }
 }
 
+extension RuntimeAPI {
+    /// The inverse of `pathComponent`, for the local Runtime API; nil for a malformed escape.
+    static func requestID(fromPathComponent component: Substring) -> String? {
+        var decoded: [UInt8] = []
+        var bytes = component.utf8.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == UInt8(ascii: "%") else {
+                decoded.append(byte)
+                continue
+            }
+            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else { return nil }
+            decoded.append(high << 4 | low)
+        }
+        return String(validating: decoded, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}
+
 /// How one exchange with the Runtime API ended.
 enum RuntimeAPIReply: Equatable {
     /// A complete HTTP response with this status.
