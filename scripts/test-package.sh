@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Runs a freshly packaged zip outside the build environment, as Lambda would:
+#
+#   scripts/test-package.sh [--plain-token] [FUNCTION...]
+#       (default: PriceCacheHandler SignalHandler; RuntimeEcho also works)
+#
+# The zip's bootstrap runs in a chroot that holds only glibc's libraries, /proc, minimal /etc
+# files and a CA bundle at /etc/pki/tls/certs/ca-bundle.crt (where Amazon Linux keeps it), so a
+# hidden dependency on this machine (a shared library, a config file, Debian's certificate path)
+# makes it fail. It talks to a local Runtime API (scripts/local_runtime_api.py), obtains the Redis
+# AUTH token from a local stand-in of the Parameters and Secrets extension
+# (scripts/local_secrets_extension.py), and writes to a local TLS-only redis-server whose CA is the
+# chroot's bundle. A price update (a trading signal for SignalHandler) goes in; the key is read
+# back with redis-cli.
+# --plain-token gives the function REDIS_AUTH_TOKEN instead (the local-use path).
+#
+# Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOKEN_SOURCE=secret
+if [ "${1:-}" = --plain-token ]; then
+    TOKEN_SOURCE=environment
+    shift
+fi
+FUNCTIONS=("$@")
+[ ${#FUNCTIONS[@]} -gt 0 ] || FUNCTIONS=(PriceCacheHandler SignalHandler)
+CA_BUNDLE_PATH=/etc/pki/tls/certs/ca-bundle.crt
+SECRET_ARN="arn:aws:secretsmanager:eu-west-1:123456789012:secret:price-cache/redis-auth-Ab12Cd"
+SESSION_TOKEN="local-session-token"
+PRICE_EVENT='{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000"}'
+SIGNAL_EVENT='{"symbol":"MSFT","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"330.10","indicators":{"rsi":45.2}}'
+
+WORK=""
+PIDS=()
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+main() {
+    local function
+    for function in "${FUNCTIONS[@]}"; do
+        case "$function" in
+            PriceCacheHandler|SignalHandler|RuntimeEcho) ;;
+            *) die "unknown function '$function' (choose PriceCacheHandler, SignalHandler or RuntimeEcho)" ;;
+        esac
+    done
+    [ "$(id -u)" -eq 0 ] || die "run as root: the test needs chroot and a /proc mount"
+    local tool
+    for tool in redis-server redis-cli openssl python3 unzip chroot; do
+        command -v "$tool" >/dev/null || die "$tool is not installed"
+    done
+
+    WORK=$(mktemp -d /tmp/test-package.XXXXXX)
+    trap cleanup EXIT
+
+    "$REPO_ROOT/scripts/package.sh" "${FUNCTIONS[@]}"
+    check_refuses_host_linked_binary "${FUNCTIONS[0]}"
+    make_certificates "$WORK/tls"
+    openssl rand -hex 24 > "$WORK/auth-token"
+    start_tls_redis "$WORK/redis"
+    start_secrets_extension
+    for function in "${FUNCTIONS[@]}"; do test_function "$function"; done
+}
+
+# test_function NAME: a fresh chroot with NAME's zip, one event through it, the result checked.
+test_function() {
+    FUNCTION=$1
+    RUN="$WORK/$FUNCTION"
+    mkdir -p "$RUN"
+    make_chroot "$RUN/root" "$REPO_ROOT/dist/$FUNCTION.zip" "$WORK/tls/ca.crt"
+    if [ "$FUNCTION" = SignalHandler ]; then
+        printf '%s' "$SIGNAL_EVENT" > "$RUN/event.json"
+    else
+        printf '%s' "$PRICE_EVENT" > "$RUN/event.json"
+    fi
+    run_bootstrap_until_answered "$RUN/event.json"
+    verify_"$FUNCTION"
+    umount "$RUN/root/proc"
+    log "PASS: $FUNCTION.zip ran outside the build environment"
+}
+
+# The glibc check must not be vacuous: SwiftPM's own link of the same product (glibc 2.36, shared
+# libcurl and OpenSSL) has to be refused, with the culprits named.
+check_refuses_host_linked_binary() {
+    local host_linked report
+    host_linked="$(swift build -c release --static-swift-stdlib --scratch-path "$REPO_ROOT/.build-lambda" --show-bin-path)/$1"
+    if report=$(bash -c '. "$1/scripts/lib/versions.sh"; . "$1/scripts/lib/glibc-check.sh"; check_glibc_compat "$2"' _ "$REPO_ROOT" "$host_linked" 2>&1); then
+        die "the glibc check accepted $host_linked, which needs glibc 2.34+"
+    fi
+    grep -q '__libc_start_main@GLIBC_2.34' <<< "$report" || die "the glibc check did not name the offending symbols: $report"
+    log "the glibc check refuses SwiftPM's own link ($(grep -c '@GLIBC_' <<< "$report") symbols above GLIBC_2.26)"
+}
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "$WORK" ]; then
+        local proc
+        for proc in "$WORK"/*/root/proc; do
+            if mountpoint -q "$proc"; then umount "$proc"; fi
+        done
+        # Never delete through a /proc that is still mounted.
+        if ! grep -q " $WORK/" /proc/mounts; then rm -rf "$WORK"; fi
+    fi
+}
+
+# make_certificates DIR: a throw-away CA and a server certificate for localhost signed by it.
+make_certificates() {
+    local dir=$1
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test-package CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$dir/san.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 2 -extfile "$dir/san.ext" -out "$dir/server.crt" 2>/dev/null
+}
+
+# make_chroot ROOT ZIP CA_FILE: the smallest tree a provided.al2 bootstrap may rely on.
+make_chroot() {
+    local root=$1 zip_file=$2 ca_file=$3
+    mkdir -p "$root"/{proc,tmp,var/task,etc/pki/tls/certs}
+    chmod 1777 "$root/tmp"
+    copy_glibc_libraries "$root"
+    # Only 127.0.0.1: the redis-server below listens on IPv4 loopback.
+    printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+    printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
+    printf 'nameserver 127.0.0.1\n' > "$root/etc/resolv.conf"
+    printf 'root:x:0:0:root:/root:/bin/false\n' > "$root/etc/passwd"
+    cp "$ca_file" "$root$CA_BUNDLE_PATH"
+    unzip -q "$zip_file" -d "$root/var/task"
+    [ -x "$root/var/task/bootstrap" ] || die "the zip has no executable bootstrap at its root"
+    mount -t proc proc "$root/proc"
+}
+
+# Every shared object of Debian's libc6 package (libc, libm, libpthread, libdl, librt, libnss_*,
+# libresolv, the loader), dereferenced, at the same paths; nothing else. glibc's iconv modules
+# (gconv) are left out: nothing in the bootstrap converts character sets.
+copy_glibc_libraries() {
+    local root=$1 library
+    dpkg -L libc6 | grep -E '\.so(\.[0-9]+)*$' | grep -v /gconv/ | while read -r library; do
+        [ -e "$library" ] || continue
+        mkdir -p "$root$(dirname "$library")"
+        cp -L "$library" "$root$library"
+    done
+}
+
+start_tls_redis() {
+    local dir=$1
+    mkdir -p "$dir"
+    REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # A config file, not arguments: the token must not show in a process listing.
+    cat > "$dir/redis.conf" <<CONF
+port 0
+tls-port $REDIS_PORT
+bind 127.0.0.1
+tls-cert-file $WORK/tls/server.crt
+tls-key-file $WORK/tls/server.key
+tls-ca-cert-file $WORK/tls/ca.crt
+tls-auth-clients no
+requirepass $(cat "$WORK/auth-token")
+save ""
+appendonly no
+dir $dir
+CONF
+    redis-server "$dir/redis.conf" > "$dir/redis.log" 2>&1 &
+    PIDS+=($!)
+    local attempt
+    for attempt in $(seq 50); do
+        redis_cli PING 2>/dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    cat "$dir/redis.log" >&2
+    die "redis-server did not start with TLS on port $REDIS_PORT"
+}
+
+redis_cli() {
+    REDISCLI_AUTH=$(cat "$WORK/auth-token") redis-cli --tls --cacert "$WORK/tls/ca.crt" \
+        -h localhost -p "$REDIS_PORT" --no-auth-warning "$@"
+}
+
+start_secrets_extension() {
+    python3 "$REPO_ROOT/scripts/local_secrets_extension.py" --port-file "$WORK/extension.port" \
+        --secret-id "$SECRET_ARN" --secret-file "$WORK/auth-token" --session-token "$SESSION_TOKEN" &
+    PIDS+=($!)
+    wait_for_file "$WORK/extension.port"
+}
+
+wait_for_file() {
+    local attempt
+    for attempt in $(seq 100); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    die "$1 did not appear"
+}
+
+# run_bootstrap_until_answered EVENT_FILE: the bootstrap, in the chroot, with only the variables
+# Lambda sets plus the function's own configuration, until the Runtime API has its answer.
+run_bootstrap_until_answered() {
+    mkdir -p "$RUN/answers"
+    python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$RUN/runtime-api.port" \
+        --output-dir "$RUN/answers" --timeout 60 "$@" &
+    local api_pid=$!
+    PIDS+=($api_pid)
+    wait_for_file "$RUN/runtime-api.port"
+
+    env -i \
+        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$RUN/runtime-api.port")" \
+        AWS_LAMBDA_FUNCTION_NAME="$FUNCTION" AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 \
+        AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/$FUNCTION" AWS_LAMBDA_LOG_STREAM_NAME=local \
+        AWS_SESSION_TOKEN="$SESSION_TOKEN" LAMBDA_TASK_ROOT=/var/task _HANDLER=bootstrap TZ=:UTC \
+        PATH=/usr/local/bin:/usr/bin:/bin \
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$(cat "$WORK/extension.port")" \
+        REDIS_ENDPOINT=localhost REDIS_PORT="$REDIS_PORT" REDIS_SSL=true \
+        "$(token_variable)" \
+        "$(command -v chroot)" "$RUN/root" /var/task/bootstrap > "$RUN/bootstrap.log" 2>&1 &
+    local bootstrap_pid=$!
+    PIDS+=($bootstrap_pid)
+
+    if ! wait "$api_pid"; then
+        printf -- '--- bootstrap output ---\n' >&2
+        cat "$RUN/bootstrap.log" >&2
+        die "the bootstrap did not answer the event (see its output above)"
+    fi
+    kill "$bootstrap_pid" 2>/dev/null || true
+    wait "$bootstrap_pid" 2>/dev/null || true
+}
+
+# The variable that hands the function its Redis AUTH token: the secret's id (the deployed
+# configuration) or the token itself.
+token_variable() {
+    if [ "$TOKEN_SOURCE" = secret ]; then
+        printf 'REDIS_AUTH_SECRET_ARN=%s' "$SECRET_ARN"
+    else
+        printf 'REDIS_AUTH_TOKEN=%s' "$(cat "$WORK/auth-token")"
+    fi
+}
+
+verify_RuntimeEcho() {
+    expect_answer
+    cmp -s "$RUN/answers/0.response" "$RUN/event.json" || die "RuntimeEcho's answer differs from its event"
+    log "RuntimeEcho echoed the event"
+}
+
+verify_PriceCacheHandler() {
+    expect_answer
+    local close ttl
+    close=$(redis_cli HGET price:AAPL close)
+    ttl=$(redis_cli TTL price:AAPL)
+    [ "$close" = "205.50" ] || die "price:AAPL close is '$close', expected 205.50 (answer: $(cat "$RUN/answers/0.response"))"
+    [ "$ttl" -gt 0 ] 2>/dev/null || die "price:AAPL has no TTL (TTL answered '$ttl')"
+    log "price:AAPL written through TLS with the token from the $([ "$TOKEN_SOURCE" = secret ] && echo "secrets extension" || echo environment) (close $close, TTL $ttl s)"
+}
+
+verify_SignalHandler() {
+    expect_answer
+    local stored ttl
+    stored=$(redis_cli GET signal:MSFT:momentum)
+    ttl=$(redis_cli TTL signal:MSFT:momentum)
+    grep -q '"buy"' <<< "$stored" || die "signal:MSFT:momentum is '$stored', expected the buy signal (answer: $(cat "$RUN/answers/0.response"))"
+    [ "$ttl" -gt 0 ] 2>/dev/null || die "signal:MSFT:momentum has no TTL (TTL answered '$ttl')"
+    log "signal:MSFT:momentum written through TLS (TTL $ttl s)"
+}
+
+# expect_answer: the function answered (not /error); its output and error otherwise.
+expect_answer() {
+    [ -f "$RUN/answers/0.response" ] && return 0
+    cat "$RUN/bootstrap.log" >&2
+    die "$FUNCTION answered with $(cat "$RUN/answers/0.error-type" 2>/dev/null): $(cat "$RUN/answers/0.error" 2>/dev/null)"
+}
+
+main "$@"
