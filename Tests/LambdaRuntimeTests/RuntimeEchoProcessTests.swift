@@ -83,7 +83,7 @@ import TestSupport
     @Test func serveAnswersConcurrentCallersOneAtATime() async throws {
         let port = try LoopbackClient.freePort()
         let process = try RuntimeEchoProcess(["--serve", String(port)])
-        defer { process.process.terminate() }
+        defer { process.kill() }
         var ready = false
         for _ in 0..<250 where !ready {
             if let descriptor = try? LoopbackClient.connect(port: port) {
