@@ -25,15 +25,16 @@ public final class RedisClient: Sendable {
 
     private static let sharedClient = Mutex<RedisClient?>(nil)
 
-    /// The client built from the process environment on first use and reused afterwards, so a
-    /// warm Lambda environment keeps its connection across invocations. A configuration error is
-    /// thrown on every call (nothing is cached until a client could be built).
-    public static func shared() throws(RedisError) -> RedisClient {
+    /// The client built from `environment` (the process environment unless the caller resolved
+    /// some values first, such as a token read from Secrets Manager) on first use and reused
+    /// afterwards, so a warm Lambda environment keeps its connection across invocations. A
+    /// configuration error is thrown on every call (nothing is cached until a client could be built).
+    public static func shared(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(RedisError) -> RedisClient {
         try sharedClient.withLock { (client: inout RedisClient?) throws(RedisError) -> RedisClient in
             if let client { return client }
-            let created = try RedisClient(
-                configuration: RedisConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
-            )
+            let created = try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment))
             client = created
             return created
         }
