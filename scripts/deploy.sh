@@ -15,7 +15,7 @@
 #   --skip-package             deploy the zips already in dist/
 #   --dry-run                  check the arguments and print the AWS CLI commands, run nothing
 #
-# Argument errors exit 2 before anything is built or sent to AWS. See docs/deployment.md.
+# Argument errors exit 2 before anything is built or sent to AWS. See the README, "Deployment".
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,7 +82,7 @@ validate_arguments() {
     [ -n "$VPC_ID" ] || usage_error "missing --vpc-id (the VPC of the subnets)"
     [ -n "$SUBNET_IDS" ] || usage_error "missing --subnet-ids (two or more private subnets in different Availability Zones, comma-separated)"
     [ -n "$S3_BUCKET" ] || usage_error "missing --s3-bucket (an existing bucket in $REGION for the zips)"
-    [ -n "$LAYER_ARN" ] || usage_error "missing --secrets-extension-layer (the x86_64 ARN of the AWS Parameters and Secrets Lambda Extension in $REGION; see docs/deployment.md)"
+    [ -n "$LAYER_ARN" ] || usage_error "missing --secrets-extension-layer (the x86_64 ARN of the AWS Parameters and Secrets Lambda Extension in $REGION; see the README, "Deployment")"
 
     [[ "$REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$ ]] || usage_error "--region '$REGION' is not a Region name such as eu-west-1"
     [[ "$VPC_ID" =~ ^vpc-[0-9a-f]{8,17}$ ]] || usage_error "--vpc-id '$VPC_ID' is not a VPC id (vpc-0123456789abcdef0)"

@@ -5,7 +5,7 @@
 #   scripts/package.sh [FUNCTION...]     (default: PriceCacheHandler SignalHandler)
 #
 # The first run installs what it needs into .tools/ (a pinned zig from PyPI, a static libcurl
-# built from Debian's source package); later runs reuse it. See docs/deployment.md.
+# built from Debian's source package); later runs reuse it. See the README, "Deployment".
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

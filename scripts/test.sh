@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine and runs every test: the Swift test suites (each starts its own
-# redis-server and Runtime API servers on free loopback ports and stops them).
+# Sets up a fresh Debian machine and runs every test:
+#   1. the Swift test suites (each starts its own redis-server and Runtime API servers on free
+#      loopback ports and stops them);
+#   2. template.yaml through the pinned cfn-lint and the checks cfn-lint does not make;
+#   3. scripts/deploy.sh's argument checks (offline);
+#   4. the packaged zips run outside the build environment (a chroot, so root is needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,3 +14,10 @@ echo "== swift build (debug, with tests)"
 swift build --build-tests
 echo "== swift test"
 swift test --skip-build
+
+echo "== template.yaml"
+bash scripts/lint-template.sh
+echo "== deploy.sh arguments"
+bash scripts/test-deploy.sh
+echo "== packaged zips outside the build environment"
+bash scripts/test-package.sh

@@ -1,7 +1,7 @@
 import Glibc
 
 extension RedisConfiguration {
-    /// Reads `REDIS_*` variables (see docs/redis-configuration.md). Every invalid value is refused
+    /// Reads `REDIS_*` variables (see the README, "Configuring the Redis client"). Every invalid value is refused
     /// here, at start-up, with a message naming the variable; the token's value is never echoed.
     public static func fromEnvironment(_ environment: [String: String]) throws(RedisError) -> RedisConfiguration {
         let reader = EnvironmentReader(environment: environment)
