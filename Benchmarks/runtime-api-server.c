@@ -6,9 +6,11 @@
 // Single-threaded poll loop, no allocation per request beyond buffer growth, TCP_NODELAY: it costs
 // a few microseconds per invocation, so it is never what a benchmark measures.
 //
-// usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] -- PROGRAM [ARGS...]
-// Prints key=value lines on stdout (see print_report); exits 1 if the function failed to complete
-// every invocation.
+// usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] [--log FILE]
+//                           -- PROGRAM [ARGS...]
+// The function's stdout and stderr go to the log file (default /dev/null), so this program's stdout
+// carries only its report: key=value lines (see print_report). Exits 1 if the function failed to
+// complete every invocation.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -281,12 +283,13 @@ static double percentile_us(const int64_t *sorted, long count, double fraction) 
     return (double)sorted[index] / 1000.0;
 }
 
-static void print_report(Bench *bench, long rss_kib, int completed) {
+static void print_report(Bench *bench, long rss_kib, int completed, int exited_early, int exit_status) {
     qsort(bench->latencies_ns, (size_t)bench->latency_count, sizeof(int64_t), compare_int64);
     double measured_s = (double)(bench->last_answer_ns - bench->measure_start_ns) / 1e9;
     double sum = 0;
     for (long i = 0; i < bench->latency_count; i++) sum += (double)bench->latencies_ns[i];
     printf("completed=%d\n", completed);
+    if (exited_early) printf("exited_early=%d\n", WIFEXITED(exit_status) ? WEXITSTATUS(exit_status) : 128 + WTERMSIG(exit_status));
     printf("invocations=%ld\n", bench->answered);
     printf("errors=%ld\n", bench->errors);
     printf("init_errors=%ld\n", bench->init_errors);
@@ -314,7 +317,7 @@ static char *read_file(const char *path, size_t *length) {
 
 int main(int argc, char **argv) {
     Bench bench = {.count = 1000, .warmup = 100};
-    const char *event_path = NULL;
+    const char *event_path = NULL, *log_path = "/dev/null";
     long timeout_s = 120;
     int program_index = -1;
     for (int i = 1; i < argc; i++) {
@@ -324,10 +327,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--count") == 0) bench.count = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--warmup") == 0) bench.warmup = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--timeout-s") == 0) timeout_s = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--log") == 0) log_path = argv[++i];
         else die("unknown option %s", argv[i]);
     }
     if (!event_path || program_index < 0 || program_index >= argc || bench.count <= bench.warmup || bench.warmup < 0) {
-        die("usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] -- PROGRAM [ARGS...]");
+        die("usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] [--log FILE] -- PROGRAM [ARGS...]");
     }
     bench.event = read_file(event_path, &bench.event_length);
     bench.latencies_ns = calloc((size_t)bench.count, sizeof(int64_t));
@@ -344,12 +348,17 @@ int main(int argc, char **argv) {
     snprintf(runtime_api, sizeof runtime_api, "127.0.0.1:%d", ntohs(address.sin_port));
     setenv("AWS_LAMBDA_RUNTIME_API", runtime_api, 1);
 
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) die("cannot open %s: %s", log_path, strerror(errno));
+    fflush(stdout);
     bench.exec_ns = monotonic_ns();
     pid_t child = fork();
     if (child < 0) die("fork: %s", strerror(errno));
     if (child == 0) {
+        dup2(log_fd, STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
         execvp(argv[program_index], argv + program_index);
-        fprintf(stderr, "runtime-api-server: exec %s: %s\n", argv[program_index], strerror(errno));
+        dprintf(log_fd, "runtime-api-server: exec %s: %s\n", argv[program_index], strerror(errno));
         _exit(127);
     }
 
@@ -412,9 +421,7 @@ int main(int argc, char **argv) {
         struct rusage usage;
         wait4(child, &child_status, 0, &usage);
         if (rss_kib < 0) rss_kib = usage.ru_maxrss;
-    } else {
-        fprintf(stderr, "runtime-api-server: the function exited early (status %d)\n", child_status);
     }
-    print_report(&bench, rss_kib, completed);
+    print_report(&bench, rss_kib, completed, child_exited, child_status);
     return completed && bench.init_errors == 0 ? 0 : 1;
 }
