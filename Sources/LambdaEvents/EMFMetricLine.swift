@@ -1,0 +1,65 @@
+/// One CloudWatch Embedded Metric Format log line: a JSON object whose `_aws` block tells
+/// CloudWatch Logs which of its members are metrics, so metrics need no SDK and no API call.
+public struct EMFMetricLine: Sendable, Equatable {
+    public struct Metric: Sendable, Equatable {
+        public var name: String
+        /// A CloudWatch unit name: `Count`, `Milliseconds`, ...
+        public var unit: String
+        public var value: Double
+
+        public init(_ name: String, unit: String, value: Double) {
+            self.name = name
+            self.unit = unit
+            self.value = value
+        }
+    }
+
+    public var namespace: String
+    /// Members that are dimensions, in one dimension set.
+    public var dimensions: [(name: String, value: String)]
+    public var metrics: [Metric]
+    /// Extra members that are searchable in Logs Insights but are not metrics (e.g. `requestId`).
+    public var properties: [JSONMember]
+    public var timestampMilliseconds: Int64
+
+    public init(namespace: String, dimensions: [(name: String, value: String)], metrics: [Metric], properties: [JSONMember] = [], timestampMilliseconds: Int64) {
+        self.namespace = namespace
+        self.dimensions = dimensions
+        self.metrics = metrics
+        self.properties = properties
+        self.timestampMilliseconds = timestampMilliseconds
+    }
+
+    public static func == (lhs: EMFMetricLine, rhs: EMFMetricLine) -> Bool {
+        lhs.json == rhs.json
+    }
+
+    public var json: JSONValue {
+        let directive: JSONValue = .object([
+            "Namespace": .string(namespace),
+            "Dimensions": .array([.array(dimensions.map { .string($0.name) })]),
+            "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
+        ])
+        var members = [
+            JSONMember("_aws", .object([
+                "Timestamp": .number(String(timestampMilliseconds)),
+                "CloudWatchMetrics": .array([directive]),
+            ])),
+        ]
+        members += dimensions.map { JSONMember($0.name, .string($0.value)) }
+        members += metrics.map { JSONMember($0.name, .number(Self.literal($0.value))) }
+        members += properties
+        return .object(members)
+    }
+
+    /// The line to print, newline included.
+    public var line: [UInt8] { json.jsonBytes + [0x0A] }
+
+    /// JSON has no NaN or infinity; a broken measurement is reported as 0 rather than breaking
+    /// the whole line (CloudWatch drops a line it cannot parse, and every metric in it).
+    private static func literal(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}

@@ -1,0 +1,245 @@
+/// Why a document is not JSON (or is JSON this parser refuses to hold), and where.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Byte offset of the problem in the input.
+    public let offset: Int
+    public let reason: String
+
+    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+}
+
+/// A strict RFC 8259 parser from UTF-8 bytes to `JSONValue`.
+///
+/// Events come from outside, so nesting is capped: a recursive parser without a cap lets
+/// `[[[[...` a few megabytes deep overflow the stack and kill the process for every later
+/// invocation too. Strings are validated as UTF-8 and refused when they are not, rather than
+/// silently repaired, so no key is ever written from bytes the sender did not mean.
+public struct JSONParser {
+    /// Real events nest a handful of levels; 64 leaves room for free-form payloads.
+    public static let defaultMaximumDepth = 64
+
+    private let bytes: [UInt8]
+    private let maximumDepth: Int
+    private var position = 0
+    private var depth = 0
+
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.position == bytes.count else { throw parser.failure("unexpected data after the top-level value") }
+        return value
+    }
+
+    private init(bytes: [UInt8], maximumDepth: Int) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
+    }
+
+    private func failure(_ reason: String) -> JSONParseError {
+        JSONParseError(offset: position, reason: reason)
+    }
+
+    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+            position += 1
+        }
+    }
+
+    private mutating func expect(_ byte: UInt8, _ what: String) throws(JSONParseError) {
+        guard current == byte else { throw failure("expected \(what)") }
+        position += 1
+    }
+
+    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+        guard let byte = current else { throw failure("unexpected end of input") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try parseLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default: throw failure("unexpected character")
+        }
+    }
+
+    private mutating func parseLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        let matches = literal.withUTF8Buffer { expected in
+            position + count <= bytes.count && bytes[position..<position + count].elementsEqual(expected)
+        }
+        guard matches else { throw failure("invalid literal") }
+        position += count
+    }
+
+    private mutating func enterContainer() throws(JSONParseError) {
+        depth += 1
+        guard depth <= maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels") }
+        position += 1
+        skipWhitespace()
+    }
+
+    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+        try enterContainer()
+        defer { depth -= 1 }
+        var elements: [JSONValue] = []
+        if current == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
+        while true {
+            elements.append(try parseValue())
+            skipWhitespace()
+            if current == UInt8(ascii: ",") {
+                position += 1
+                skipWhitespace()
+                continue
+            }
+            try expect(UInt8(ascii: "]"), "',' or ']' in an array")
+            return .array(elements)
+        }
+    }
+
+    private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        try enterContainer()
+        defer { depth -= 1 }
+        var members: [JSONMember] = []
+        if current == UInt8(ascii: "}") {
+            position += 1
+            return .object(members)
+        }
+        while true {
+            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"), "':' after an object key")
+            skipWhitespace()
+            members.append(JSONMember(key, try parseValue()))
+            skipWhitespace()
+            if current == UInt8(ascii: ",") {
+                position += 1
+                skipWhitespace()
+                continue
+            }
+            try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+            return .object(members)
+        }
+    }
+
+    private mutating func parseNumber() throws(JSONParseError) -> String {
+        let start = position
+        if current == UInt8(ascii: "-") { position += 1 }
+        if current == UInt8(ascii: "0") {
+            position += 1
+        } else {
+            guard skipDigits() > 0 else { throw failure("expected a digit") }
+        }
+        if current == UInt8(ascii: ".") {
+            position += 1
+            guard skipDigits() > 0 else { throw failure("expected a digit after '.'") }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            position += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+            guard skipDigits() > 0 else { throw failure("expected a digit in the exponent") }
+        }
+        return String(decoding: bytes[start..<position], as: UTF8.self)
+    }
+
+    private mutating func skipDigits() -> Int {
+        let start = position
+        while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { position += 1 }
+        return position - start
+    }
+
+    private mutating func parseString() throws(JSONParseError) -> String {
+        position += 1  // the opening quote
+        let start = position
+        // Fast path: most strings have no escapes and are one slice of the input.
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+            position += 1
+        }
+        guard let stop = current else { throw failure("unterminated string") }
+        var utf8 = Array(bytes[start..<position])
+        if stop != UInt8(ascii: "\"") {
+            try continueEscapedString(into: &utf8)
+        }
+        position += 1  // the closing quote
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Reads the rest of a string that has escapes; stops on the closing quote, not past it.
+    private mutating func continueEscapedString(into utf8: inout [UInt8]) throws(JSONParseError) {
+        while let byte = current {
+            switch byte {
+            case UInt8(ascii: "\""):
+                return
+            case UInt8(ascii: "\\"):
+                position += 1
+                try appendEscape(into: &utf8)
+            case ..<0x20:
+                throw failure("unescaped control character in a string")
+            default:
+                utf8.append(byte)
+                position += 1
+            }
+        }
+        throw failure("unterminated string")
+    }
+
+    private mutating func appendEscape(into utf8: inout [UInt8]) throws(JSONParseError) {
+        guard let escaped = current else { throw failure("unterminated escape") }
+        position += 1
+        switch escaped {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escaped)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "u"): try appendUnicodeEscape(into: &utf8)
+        default: throw failure("invalid escape")
+        }
+    }
+
+    private mutating func appendUnicodeEscape(into utf8: inout [UInt8]) throws(JSONParseError) {
+        let first = try parseHexQuad()
+        var scalarValue = first
+        if (0xD800...0xDBFF).contains(first) {
+            // A high surrogate must be followed by an escaped low surrogate.
+            guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u") else {
+                throw failure("unpaired surrogate in \\u escape")
+            }
+            position += 2
+            let second = try parseHexQuad()
+            guard (0xDC00...0xDFFF).contains(second) else { throw failure("unpaired surrogate in \\u escape") }
+            scalarValue = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        }
+        guard let scalar = Unicode.Scalar(scalarValue) else { throw failure("unpaired surrogate in \\u escape") }
+        utf8.append(contentsOf: String(Character(scalar)).utf8)
+    }
+
+    private mutating func parseHexQuad() throws(JSONParseError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let byte = current else { throw failure("unterminated \\u escape") }
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw failure("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            position += 1
+        }
+        return value
+    }
+}

@@ -1,1 +1,0 @@
-// LambdaEvents: see README.
