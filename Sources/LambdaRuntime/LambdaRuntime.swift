@@ -1,1 +1,0 @@
-// LambdaRuntime: see README.

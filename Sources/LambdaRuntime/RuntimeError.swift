@@ -1,0 +1,48 @@
+/// The runtime's own failures: a closed set, each with a stable `Runtime.*` type for the logs.
+enum RuntimeError: Error, Equatable {
+    /// libcurl could not be set up (out of memory, broken library).
+    case clientSetupFailed(String)
+    /// The Runtime API could not be reached, or the connection broke during an exchange.
+    case connectionFailed(endpoint: String, detail: String)
+    /// 403 on `/next`: the Runtime API says this process is in the wrong state to take work.
+    case invalidState(endpoint: String)
+    /// A 5xx: the Runtime API cannot go on with this process; Lambda restarts it.
+    case apiServerError(endpoint: String, status: Int)
+    /// 400: a stale or unknown request id, or a malformed request.
+    case requestRejected(endpoint: String)
+    /// 413: the response was over Lambda's payload limit; Lambda has already failed the invocation.
+    case responseTooLarge(endpoint: String)
+    /// Any other status the Runtime API does not document.
+    case unexpectedStatus(endpoint: String, status: Int)
+    /// A `/next` answer without `Lambda-Runtime-Aws-Request-Id`: nothing can be posted for it.
+    case missingRequestID
+
+    var errorType: String {
+        switch self {
+        case .clientSetupFailed: "Runtime.ClientSetupFailed"
+        case .connectionFailed: "Runtime.ConnectionFailed"
+        case .invalidState: "Runtime.InvalidState"
+        case .apiServerError: "Runtime.ApiServerError"
+        case .requestRejected: "Runtime.RequestRejected"
+        case .responseTooLarge: "Runtime.ResponseTooLarge"
+        case .unexpectedStatus: "Runtime.UnexpectedStatus"
+        case .missingRequestID: "Runtime.MissingRequestId"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .clientSetupFailed(let detail): "Cannot set up the Runtime API client: \(detail)"
+        case .connectionFailed(let endpoint, let detail): "Runtime API unreachable at \(endpoint): \(detail)"
+        case .invalidState(let endpoint): "Runtime API refused \(endpoint) (403): the runtime is in the wrong state"
+        case .apiServerError(let endpoint, let status): "Runtime API failed on \(endpoint) (\(status))"
+        case .requestRejected(let endpoint): "Runtime API rejected \(endpoint) (400): stale request id or malformed request"
+        case .responseTooLarge(let endpoint): "Runtime API rejected \(endpoint) (413): response over the payload limit"
+        case .unexpectedStatus(let endpoint, let status): "Runtime API answered \(endpoint) with unexpected status \(status)"
+        case .missingRequestID: "Runtime API sent an invocation without \(RuntimeAPI.Header.requestID)"
+        }
+    }
+
+    /// `errorType: message`, the form written to the log.
+    var logMessage: String { "\(errorType): \(message)" }
+}

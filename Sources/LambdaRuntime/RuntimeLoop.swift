@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The invocation loop: `/next`, the handler, `/response` or `/error`, again, until the Runtime
+/// API's answers say the process must end.
+struct RuntimeLoop<Handler: LambdaHandler> {
+    /// Connection failures on `/next` are retried this many times, waiting a little longer each time,
+    /// before the process gives up and lets Lambda start a fresh one.
+    static var nextRetries: Int { 3 }
+    static var firstRetryDelay: Duration { .milliseconds(100) }
+    /// Used when `/next` has no usable deadline header: Lambda's longest timeout, so a handler's
+    /// budget is never shorter than the real one.
+    static var missingDeadlineAllowance: Int64 { 900_000 }
+
+    let client: RuntimeAPIClient
+    let handler: Handler
+    let function: FunctionEnvironment
+    let logger: LambdaLogger
+
+    /// Returns only when the process must end, with its exit status.
+    func run() -> Int32 {
+        while true {
+            guard let (headers, event) = nextInvocation() else { return 1 }
+            guard let requestID = headers.requestID else {
+                logger.error(RuntimeError.missingRequestID.logMessage)
+                return 1
+            }
+            ProcessEnvironment.exportTraceID(headers.traceID)
+            let context = makeContext(requestID: requestID, headers: headers)
+            let reply: RuntimeAPIReply
+            let endpoint: String
+            do {
+                let output = try handler.handle(event, context: context)
+                reply = client.postResponse(requestID: requestID, body: output)
+                endpoint = "/response"
+            } catch {
+                context.logger.error("\(error.wireErrorType): \(error.errorMessage)")
+                reply = client.postError(requestID: requestID, error: error)
+                endpoint = "/error"
+            }
+            switch StatusPolicy.afterPost(reply, endpoint: endpoint) {
+            case .proceed:
+                continue
+            case .logAndProceed(let failure), .retry(let failure):
+                context.logger.error(failure.logMessage)
+            case .exit(let failure):
+                context.logger.error(failure.logMessage)
+                return 1
+            }
+        }
+    }
+
+    /// `/next`, retried on connection failures; nil when the process must end (already logged).
+    private func nextInvocation() -> (InvocationHeaders, [UInt8])? {
+        var delay = Self.firstRetryDelay
+        var retriesLeft = Self.nextRetries
+        while true {
+            let (reply, headers, event) = client.nextInvocation()
+            switch StatusPolicy.afterNext(reply) {
+            case .proceed:
+                return (headers, event)
+            case .retry(let failure) where retriesLeft > 0:
+                logger.warn("\(failure.logMessage); retrying in \(delay)")
+                sleep(for: delay)
+                retriesLeft -= 1
+                delay *= 2
+            case .retry(let failure), .exit(let failure), .logAndProceed(let failure):
+                logger.error(failure.logMessage)
+                return nil
+            }
+        }
+    }
+
+    private func makeContext(requestID: String, headers: InvocationHeaders) -> LambdaContext {
+        let deadline = headers.deadlineMillisecondsSinceEpoch
+            ?? WallClock.millisecondsSinceEpoch() + Self.missingDeadlineAllowance
+        return LambdaContext(
+            requestID: requestID,
+            deadline: LambdaDeadline(millisecondsSinceEpoch: deadline),
+            invokedFunctionARN: headers.invokedFunctionARN ?? "",
+            traceID: headers.traceID,
+            clientContext: headers.clientContext,
+            cognitoIdentity: headers.cognitoIdentity,
+            tenantID: headers.tenantID,
+            function: function,
+            logger: logger.forRequest(requestID)
+        )
+    }
+
+    private func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR {
+            request = remaining
+        }
+    }
+}
+
+extension RuntimeLoop {
+    /// Cold start then the loop: the client (no I/O yet), the handler's one-time initialisation
+    /// (its failure goes to `/runtime/init/error` and ends the process), then invocations.
+    static func start(address: String, logger: LambdaLogger, initialize: () throws(FunctionError) -> Handler) -> Int32 {
+        let client: RuntimeAPIClient
+        do {
+            client = try RuntimeAPIClient(address: address)
+        } catch {
+            logger.fatal(error.logMessage)
+            return 1
+        }
+        let handler: Handler
+        do {
+            handler = try initialize()
+        } catch {
+            logger.fatal("\(error.wireErrorType): \(error.errorMessage)")
+            switch StatusPolicy.afterPost(client.postInitError(error), endpoint: "/init/error") {
+            case .proceed: break
+            case .retry(let failure), .logAndProceed(let failure), .exit(let failure): logger.error(failure.logMessage)
+            }
+            return 1
+        }
+        let function = FunctionEnvironment(environment: ProcessEnvironment.value)
+        return RuntimeLoop(client: client, handler: handler, function: function, logger: logger).run()
+    }
+}
