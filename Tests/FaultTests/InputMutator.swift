@@ -1,5 +1,6 @@
 /// SplitMix64: a tiny generator whose whole state is one number, so a failing input is reproduced
-/// from the seed printed with it.
+/// from the seed printed with it. Its own non-generic helpers, not `Int.random(in:using:)`: tests
+/// build unoptimised, where the generic path costs most of a fuzz run's time.
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
@@ -13,6 +14,19 @@ struct SplitMix64: RandomNumberGenerator {
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
         mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
         return mixed ^ (mixed >> 31)
+    }
+
+    /// A number in 0..<bound (bound > 0); the modulo bias is irrelevant for fuzzing.
+    mutating func below(_ bound: Int) -> Int {
+        Int(truncatingIfNeeded: next() % UInt64(bound))
+    }
+
+    mutating func within(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + below(range.upperBound - range.lowerBound + 1)
+    }
+
+    mutating func byte() -> UInt8 {
+        UInt8(truncatingIfNeeded: next())
     }
 }
 
@@ -42,11 +56,11 @@ struct InputMutator {
     }
 
     mutating func next() -> [UInt8] {
-        if corpus.isEmpty || Int.random(in: 0..<16, using: &random) == 0 {
-            return randomBytes(count: Int.random(in: 0...64, using: &random))
+        if corpus.isEmpty || random.below(16) == 0 {
+            return randomBytes(count: random.within(0...64))
         }
-        var input = corpus[Int.random(in: 0..<corpus.count, using: &random)]
-        for _ in 0..<Int.random(in: 1...6, using: &random) {
+        var input = corpus[random.below(corpus.count)]
+        for _ in 0..<random.within(1...6) {
             mutate(&input)
         }
         if input.count > maximumLength { input.removeLast(input.count - maximumLength) }
@@ -56,8 +70,8 @@ struct InputMutator {
     /// Splits an input into 1 to 8 pieces, as bytes arrive from a socket.
     mutating func chunks(of input: [UInt8]) -> [ArraySlice<UInt8>] {
         guard input.count > 1 else { return [input[...]] }
-        let cuts = (0..<Int.random(in: 0...7, using: &random))
-            .map { _ in Int.random(in: 1..<input.count, using: &random) }
+        let cuts = (0..<random.within(0...7))
+            .map { _ in 1 + random.below(input.count - 1) }
         var pieces: [ArraySlice<UInt8>] = []
         var start = 0
         for cut in Set(cuts).sorted() {
@@ -69,33 +83,36 @@ struct InputMutator {
     }
 
     private mutating func mutate(_ input: inout [UInt8]) {
-        let position = Int.random(in: 0...input.count, using: &random)
-        switch Int.random(in: 0..<9, using: &random) {
+        let position = random.within(0...input.count)
+        switch random.below(9) {
         case 0 where !input.isEmpty:  // flip one bit
             let index = min(position, input.count - 1)
-            input[index] ^= 1 << UInt8.random(in: 0..<8, using: &random)
+            input[index] ^= 1 << UInt8(random.below(8))
         case 1 where !input.isEmpty:  // overwrite one byte
-            input[min(position, input.count - 1)] = UInt8.random(in: 0...255, using: &random)
+            input[min(position, input.count - 1)] = random.byte()
         case 2:  // insert random bytes
-            input.insert(contentsOf: randomBytes(count: Int.random(in: 1...8, using: &random)), at: position)
+            input.insert(contentsOf: randomBytes(count: random.within(1...8)), at: position)
         case 3 where !input.isEmpty:  // delete a range
-            let end = min(input.count, position + Int.random(in: 1...16, using: &random))
+            let end = min(input.count, position + random.within(1...16))
             input.removeSubrange(min(position, input.count - 1)..<end)
         case 4 where !input.isEmpty:  // repeat a range, up to nesting or length limits
             let start = min(position, input.count - 1)
-            let piece = input[start..<min(input.count, start + Int.random(in: 1...32, using: &random))]
-            input.insert(contentsOf: repeatElement(piece, count: Int.random(in: 2...64, using: &random)).joined(), at: start)
+            let piece = input[start..<min(input.count, start + random.within(1...32))]
+            // A plain loop: `repeatElement(...).joined()` is 100x slower unoptimised.
+            var repeated: [UInt8] = []
+            for _ in 0..<random.within(2...64) { repeated.append(contentsOf: piece) }
+            input.insert(contentsOf: repeated, at: start)
         case 5:  // insert a format token or a boundary number
-            input.insert(contentsOf: tokens[Int.random(in: 0..<tokens.count, using: &random)], at: position)
+            input.insert(contentsOf: tokens[random.below(tokens.count)], at: position)
         case 6 where !input.isEmpty:  // replace the digits at a position by a boundary number
             let start = min(position, input.count - 1)
             var end = start
             while end < input.count, input[end] >= 0x30, input[end] <= 0x39 { end += 1 }
-            let number = Self.boundaryNumbers[Int.random(in: 0..<Self.boundaryNumbers.count, using: &random)]
+            let number = Self.boundaryNumbers[random.below(Self.boundaryNumbers.count)]
             input.replaceSubrange(start..<end, with: number)
         case 7:  // splice: this input's head, another's tail
-            let other = corpus[Int.random(in: 0..<corpus.count, using: &random)]
-            let cut = Int.random(in: 0...other.count, using: &random)
+            let other = corpus[random.below(corpus.count)]
+            let cut = random.within(0...other.count)
             input = Array(input[..<position]) + other[cut...]
         default:  // truncate
             input.removeSubrange(position...)
@@ -103,6 +120,8 @@ struct InputMutator {
     }
 
     private mutating func randomBytes(count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in bytes.indices { bytes[index] = random.byte() }
+        return bytes
     }
 }

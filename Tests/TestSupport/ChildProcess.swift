@@ -49,7 +49,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
-        posix_spawn_file_actions_addclosefrom_np(&fileActions, 3)
+        Self.closeInheritedDescriptors(in: &fileActions)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -106,6 +106,14 @@ public final class ChildProcess: Sendable {
     /// What the child printed so far.
     public func output() -> String {
         (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Adds "close every descriptor from 3 up" to the spawn's actions. glibc has it since 2.34, but
+    /// its header hides it from Swift's importer (it is a GNU extension), so it is looked up by name.
+    private static func closeInheritedDescriptors(in fileActions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&fileActions, 3)
     }
 
     private static func reap(_ pid: pid_t, blocking: Bool) -> ChildExit? {
