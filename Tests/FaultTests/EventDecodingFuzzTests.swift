@@ -7,7 +7,7 @@ import Testing
 @Suite struct EventDecodingFuzzTests {
     /// Shards run in parallel; each is reproducible from its seed alone.
     static let shards = Array(0..<8)
-    static let inputsPerShard = 50_000
+    static let inputsPerShard = FuzzBudget.inputs(50_000)
 
     @Test("event decoding survives mutated and random inputs", arguments: shards)
     func eventDecodingSurvives(shard: Int) {
