@@ -27,14 +27,16 @@ let package = Package(
         .target(name: "LambdaRuntime", dependencies: ["CCurl"]),
         .target(name: "LambdaEvents"),
         .target(name: "RedisPool", dependencies: ["COpenSSL"]),
-        .target(name: "PriceCache", dependencies: ["RedisPool"]),
+        .target(name: "PriceCache", dependencies: ["RedisPool", "LambdaEvents"]),
+        // What both cache functions share: event shapes to domain calls, partial batches, HTTP answers, metrics.
+        .target(name: "HandlerCore", dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]),
         .executableTarget(
             name: "PriceCacheHandler",
-            dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache"]
+            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]
         ),
         .executableTarget(
             name: "SignalHandler",
-            dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache"]
+            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]
         ),
         .executableTarget(
             name: "RuntimeEcho",
@@ -57,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HandlerTests",
-            dependencies: ["PriceCacheHandler", "SignalHandler", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool", "TestSupport"]
+            dependencies: ["PriceCacheHandler", "SignalHandler", "HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

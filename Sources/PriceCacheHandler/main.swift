@@ -1,1 +1,3 @@
-print("PriceCacheHandler")
+import HandlerCore
+
+CacheEventHandler.run(name: "PriceCacheHandler") { store in PriceFunction(store: store, now: { .now }) }

@@ -1,1 +1,3 @@
-print("SignalHandler")
+import HandlerCore
+
+CacheEventHandler.run(name: "SignalHandler") { store in SignalFunction(store: store) }

@@ -1,0 +1,84 @@
+import LambdaEvents
+import LambdaRuntime
+import PriceCache
+import RedisPool
+
+/// The Lambda handler both cache functions run: reads the event, recognises its shape (a direct
+/// invoke, a Kinesis or SQS batch, an API Gateway HTTP API request), lets the function do its
+/// part and writes one metric line per invocation, whatever the outcome.
+public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
+    /// Lambda's own limit for a synchronous event; a larger one can only come from a local file
+    /// or a misbehaving caller and is refused before any parsing work.
+    public static var maximumEventBytes: Int { 6 * 1024 * 1024 }
+    /// Time kept back from the invocation's deadline for encoding the answer and posting it.
+    static var answerMargin: Duration { .milliseconds(100) }
+
+    let function: Function
+    let store: CacheStore
+    let metricsSink: any MetricsSink
+
+    public init(function: Function, store: CacheStore, metricsSink: any MetricsSink = StandardOutputMetricsSink()) {
+        self.function = function
+        self.store = store
+        self.metricsSink = metricsSink
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext) throws(FunctionError) -> [UInt8] {
+        var metrics = InvocationMetrics()
+        defer {
+            metricsSink.emit(metrics.line(
+                functionName: context.function.name,
+                requestID: context.requestID,
+                timestampMilliseconds: WallClock.millisecondsSinceEpoch
+            ))
+        }
+        let deadline = ContinuousClock.now + max(context.remainingTime - Self.answerMargin, .zero)
+        return try answer(event, deadline: deadline, logger: context.logger, metrics: &metrics).jsonBytes
+    }
+
+    func answer(_ event: [UInt8], deadline: ContinuousClock.Instant, logger: LambdaLogger, metrics: inout InvocationMetrics) throws(FunctionError) -> JSONValue {
+        guard event.count <= Self.maximumEventBytes else {
+            metrics.invalid += 1
+            throw .invalidEvent("The event is \(event.count) bytes; the limit is \(Self.maximumEventBytes) bytes (6 MB).")
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(event)
+        } catch {
+            metrics.invalid += 1
+            throw .invalidEvent("The event is not valid JSON: \(error)")
+        }
+        let writer = BatchWriter(function: function, store: store, deadline: deadline, logger: logger)
+        if RecordBatch.matches(json) {
+            let batch: RecordBatch
+            do {
+                batch = try RecordBatch(event: json)
+            } catch {
+                metrics.invalid += 1
+                throw .invalidEvent("Invalid record batch: \(error)")
+            }
+            metrics.eventSource = batch.source.rawValue
+            return try writer.answer(batch, metrics: &metrics).json
+        }
+        if HTTPAPIRequest.matches(json) {
+            metrics.eventSource = "apigateway"
+            return HTTPDispatcher(function: function, deadline: deadline, logger: logger).answer(json, metrics: &metrics).json
+        }
+        metrics.eventSource = "direct"
+        if let items = json[function.batchMember] {
+            return try writer.answerDirectBatch(items, metrics: &metrics)
+        }
+        if function.isPayload(json) {
+            return try writer.answerDirectPayload(json, metrics: &metrics)
+        }
+        metrics.invalid += 1
+        throw .invalidEvent("Unknown event shape: expected \(function.directShapes), an aws:kinesis or aws:sqs event, or an API Gateway HTTP API (payload 2.0) request.")
+    }
+}
+
+extension FunctionError {
+    /// Redis could not be reached or refused the work; Lambda (or the event source) retries.
+    static func redisUnavailable(_ error: RedisError) -> FunctionError {
+        FunctionError(type: "Function.RedisUnavailable", message: error.description)
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import LambdaEvents
+import RedisPool
+
+/// What one invocation did, written at its end as one CloudWatch EMF line in namespace `PriceCache`.
+public struct InvocationMetrics: Sendable, Equatable {
+    public static let namespace = "PriceCache"
+
+    public var eventSource = "unknown"
+    public var recordsWritten = 0
+    public var staleSkipped = 0
+    public var invalid = 0
+    public var cacheHits = 0
+    public var cacheMisses = 0
+    /// Round trips that failed (connection lost, refused command, timeout).
+    public var redisErrors = 0
+    public var redisTime: Duration = .zero
+
+    public init() {}
+
+    /// Times one Redis round trip and counts its failure; the result passes through.
+    public mutating func timingRedis<T>(_ body: () throws(RedisError) -> T) throws(RedisError) -> T {
+        let start = ContinuousClock.now
+        defer { redisTime += ContinuousClock.now - start }
+        do {
+            return try body()
+        } catch {
+            redisErrors += 1
+            throw error
+        }
+    }
+
+    public func line(functionName: String, requestID: String, timestampMilliseconds: Int64) -> EMFMetricLine {
+        let milliseconds = Double(redisTime.components.seconds) * 1000 + Double(redisTime.components.attoseconds) / 1e15
+        return EMFMetricLine(
+            namespace: Self.namespace,
+            dimensions: [("FunctionName", functionName)],
+            metrics: [
+                .init("RecordsWritten", unit: "Count", value: Double(recordsWritten)),
+                .init("StaleSkipped", unit: "Count", value: Double(staleSkipped)),
+                .init("Invalid", unit: "Count", value: Double(invalid)),
+                .init("CacheHits", unit: "Count", value: Double(cacheHits)),
+                .init("CacheMisses", unit: "Count", value: Double(cacheMisses)),
+                .init("RedisErrors", unit: "Count", value: Double(redisErrors)),
+                .init("RedisTime", unit: "Milliseconds", value: (milliseconds * 1000).rounded() / 1000),
+            ],
+            properties: [JSONMember("eventSource", .string(eventSource)), JSONMember("requestId", .string(requestID))],
+            timestampMilliseconds: timestampMilliseconds
+        )
+    }
+}
+
+/// Where metric lines go: stdout on Lambda, a collector in tests.
+public protocol MetricsSink: Sendable {
+    func emit(_ line: EMFMetricLine)
+}
+
+/// Writes each line to stdout with `write(2)` directly: the C library's buffer would hold lines
+/// back while the process is frozen between invocations, and a line written in pieces could
+/// interleave with the runtime's own log lines. The raw EMF object must stand alone on its line
+/// (not wrapped in a JSON log record), or CloudWatch does not extract the metrics.
+public struct StandardOutputMetricsSink: MetricsSink {
+    public init() {}
+
+    public func emit(_ line: EMFMetricLine) {
+        line.line.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let written = write(1, base + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0, errno == EINTR {
+                    continue
+                } else {
+                    return  // stdout is gone; a metric line is not worth failing the invocation for
+                }
+            }
+        }
+    }
+}
+
+enum WallClock {
+    static var millisecondsSinceEpoch: Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

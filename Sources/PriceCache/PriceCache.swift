@@ -1,1 +1,0 @@
-// PriceCache: see README.

@@ -1,0 +1,63 @@
+import LambdaEvents
+
+/// A strategy's signal for a symbol, validated, ready for `signal:{symbol}:{strategy_id}`.
+public struct TradingSignal: Sendable, Hashable {
+    public enum Direction: String, Sendable, CaseIterable {
+        case buy, sell, hold
+    }
+
+    public let symbol: Symbol
+    public let strategyID: Identifier
+    public let direction: Direction
+    /// A JSON number literal in [0, 1], kept as sent.
+    public let confidence: String
+    public let timestamp: EpochSeconds
+    public let price: DecimalText
+    /// Free-form; stored as sent (an object, `{}` when absent).
+    public let indicators: JSONValue
+
+    public init(json: JSONValue) throws(FieldError) {
+        let fields = try JSONFields(json)
+        symbol = try Symbol(try fields.string("symbol"))
+        strategyID = try Identifier(try fields.string("strategy_id"), field: "strategy_id")
+        let signal = try fields.string("signal")
+        guard let direction = Direction(rawValue: signal) else {
+            throw FieldError(field: "signal", problem: "must be buy, sell or hold, got \(FieldError.quote(signal))")
+        }
+        self.direction = direction
+        confidence = try Self.confidence(try fields.required("confidence"))
+        timestamp = try EpochSeconds(try fields.required("timestamp"), field: "timestamp")
+        price = try DecimalText(try fields.required("price"), field: "price")
+        indicators = try fields.optionalObject("indicators")?.value ?? .object([])
+    }
+
+    private static func confidence(_ value: JSONValue) throws(FieldError) -> String {
+        let mustBe = "must be a number from 0 to 1"
+        let literal: String
+        switch value {
+        case .number(let number): literal = number
+        case .string(let text) where DecimalText.isPlainDecimal(text) && text.utf8.count <= DecimalText.maximumLength: literal = text
+        default: throw FieldError(field: "confidence", problem: "\(mustBe), got \(value.stringValue.map { FieldError.quote($0) } ?? value.typeName)")
+        }
+        guard let number = Double(literal), number >= 0, number <= 1 else {
+            throw FieldError(field: "confidence", problem: "\(mustBe), got \(FieldError.quote(literal))")
+        }
+        return literal
+    }
+
+    /// The stored JSON, members in the documented order:
+    /// `{"signal","confidence","timestamp","price","indicators"}`.
+    public var storedJSON: JSONValue {
+        .object([
+            "signal": .string(direction.rawValue),
+            "confidence": .number(confidence),
+            "timestamp": .string(timestamp.description),
+            "price": .string(price.text),
+            "indicators": indicators,
+        ])
+    }
+
+    public var cacheWrite: CacheWrite {
+        .string(key: KeyFamily.signalKey(symbol, strategyID: strategyID), value: storedJSON.jsonText, family: .signal, latestWins: timestamp)
+    }
+}

@@ -1,0 +1,143 @@
+import Glibc
+
+extension RedisConfiguration {
+    /// Reads `REDIS_*` variables (see docs/redis-configuration.md). Every invalid value is refused
+    /// here, at start-up, with a message naming the variable; the token's value is never echoed.
+    public static func fromEnvironment(_ environment: [String: String]) throws(RedisError) -> RedisConfiguration {
+        let reader = EnvironmentReader(environment: environment)
+        let (endpoint, portInEndpoint) = try reader.endpoint()
+        var configuration = RedisConfiguration(endpoint: endpoint)
+        configuration.port = try reader.integer("REDIS_PORT", in: 1...65535) ?? portInEndpoint ?? 6379
+        if let explicitPort = environment["REDIS_PORT"], let portInEndpoint, Int(explicitPort) != portInEndpoint {
+            throw reader.invalid("REDIS_ENDPOINT", "its port \(portInEndpoint) differs from REDIS_PORT \(explicitPort)")
+        }
+        configuration.useTLS = try reader.boolean("REDIS_SSL") ?? true
+        configuration.username = try reader.username() ?? "default"
+        configuration.authToken = try reader.authToken(useTLS: configuration.useTLS)
+        configuration.tlsCAFile = try reader.readableFile("REDIS_TLS_CA_FILE")
+        configuration.tlsServerName = try reader.hostName("REDIS_TLS_SERVER_NAME")
+        if let milliseconds = try reader.integer("REDIS_TIMEOUT_MS", in: 1...600_000) {
+            configuration.timeout = .milliseconds(milliseconds)
+        }
+        configuration.poolMaximum = try reader.integer("REDIS_POOL_MAX", in: 1...1000) ?? 10
+        return configuration
+    }
+}
+
+/// Validation of one variable at a time, each failure naming it.
+private struct EnvironmentReader {
+    let environment: [String: String]
+
+    func invalid(_ name: String, _ reason: String) -> RedisError {
+        RedisError(.configuration, "\(name) is invalid: \(reason)")
+    }
+
+    /// A value that is present and not blank (a blank variable counts as unset).
+    private func value(_ name: String) -> String? {
+        guard let raw = environment[name] else { return nil }
+        let trimmed = raw.trimmingWhitespace()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// `host`, `host:port`, an IPv6 literal, or `[IPv6]:port` (the form consoles copy).
+    func endpoint() throws(RedisError) -> (host: String, port: Int?) {
+        guard let raw = value("REDIS_ENDPOINT") else {
+            throw RedisError(.configuration, "REDIS_ENDPOINT is required: the primary endpoint of the Redis replication group")
+        }
+        var host = raw
+        var port: Int?
+        if raw.hasPrefix("["), let close = raw.firstIndex(of: "]") {
+            host = String(raw[raw.index(after: raw.startIndex)..<close])
+            let rest = raw[raw.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), (1...65535).contains(number) else {
+                    throw invalid("REDIS_ENDPOINT", "expected [address]:port")
+                }
+                port = number
+            }
+        } else if raw.filter({ $0 == ":" }).count == 1, let colon = raw.firstIndex(of: ":") {
+            host = String(raw[..<colon])
+            guard let number = Int(raw[raw.index(after: colon)...]), (1...65535).contains(number) else {
+                throw invalid("REDIS_ENDPOINT", "the part after ':' is not a port number")
+            }
+            port = number
+        }
+        guard isValidHost(host) else {
+            throw invalid("REDIS_ENDPOINT", "\"\(raw)\" is not a host name or an IP address")
+        }
+        return (host, port)
+    }
+
+    func hostName(_ name: String) throws(RedisError) -> String? {
+        guard let raw = value(name) else { return nil }
+        guard isValidHost(raw) else { throw invalid(name, "\"\(raw)\" is not a host name or an IP address") }
+        return raw
+    }
+
+    private func isValidHost(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 253 && host.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0))
+        }
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int>) throws(RedisError) -> Int? {
+        guard let raw = value(name) else { return nil }
+        guard let number = Int(raw) else { throw invalid(name, "\"\(raw)\" is not a whole number") }
+        guard range.contains(number) else {
+            throw invalid(name, "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    func boolean(_ name: String) throws(RedisError) -> Bool? {
+        guard let raw = value(name) else { return nil }
+        switch raw.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw invalid(name, "\"\(raw)\" is neither true nor false")
+        }
+    }
+
+    func username() throws(RedisError) -> String? {
+        guard let raw = value("REDIS_USERNAME") else { return nil }
+        guard raw.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw invalid("REDIS_USERNAME", "it must be printable ASCII without spaces")
+        }
+        return raw
+    }
+
+    /// ElastiCache's rules: 16 to 128 printable characters, letters and digits plus only
+    /// `! & # $ ^ < > -`, and accepted only with in-transit encryption (a token must never travel
+    /// in clear text). The messages describe the rule broken, never the value.
+    func authToken(useTLS: Bool) throws(RedisError) -> String? {
+        guard let token = environment["REDIS_AUTH_TOKEN"], !token.isEmpty else { return nil }
+        let length = token.unicodeScalars.count
+        guard (16...128).contains(length) else {
+            throw invalid("REDIS_AUTH_TOKEN", "it must be 16 to 128 characters long (it has \(length))")
+        }
+        let symbols = "!&#$^<>-".unicodeScalars
+        guard token.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || symbols.contains($0)) }) else {
+            throw invalid("REDIS_AUTH_TOKEN", "only letters, digits and the symbols ! & # $ ^ < > - are allowed")
+        }
+        guard useTLS else {
+            throw invalid("REDIS_AUTH_TOKEN", "a token requires REDIS_SSL=true (ElastiCache accepts AUTH only with in-transit encryption)")
+        }
+        return token
+    }
+
+    func readableFile(_ name: String) throws(RedisError) -> String? {
+        guard let path = value(name) else { return nil }
+        guard access(path, R_OK) == 0 else { throw invalid(name, "\(path) does not exist or is not readable") }
+        return path
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,111 @@
+/// One open, authenticated connection: writes requests and reads their replies in order.
+///
+/// Any transport failure, timeout or protocol error marks the connection broken and closes it:
+/// after such a failure the reply stream may be out of step with the requests, and a reused
+/// connection would hand one command's reply to the next caller.
+///
+/// `@unchecked Sendable`: a connection is used by one thread at a time. The pool hands it over
+/// under its lock, and a borrower never shares it.
+final class RedisConnection: @unchecked Sendable {
+    /// Why an exchange failed and whether the server may have run the request: the client may
+    /// retry a request that never left without knowing whether it is idempotent.
+    struct ExchangeFailure: Error {
+        let error: RedisError
+        let requestMayHaveRun: Bool
+    }
+
+    private let transport: any Transport
+    private var parser = RESPParser()
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
+    private(set) var isBroken = false
+    /// When the connection last finished an exchange: a long idle means a `PING` before reuse.
+    private(set) var lastUsed = ContinuousClock.now
+    let endpointDescription: String
+
+    init(transport: any Transport, endpointDescription: String) {
+        self.transport = transport
+        self.endpointDescription = endpointDescription
+    }
+
+    deinit {
+        transport.close()
+        readBuffer.deallocate()
+    }
+
+    /// Connects (DNS, TCP, TLS) and authenticates, all within `deadline`.
+    static func open(
+        configuration: RedisConfiguration,
+        tlsContext: TLSContext?,
+        deadline: Deadline
+    ) throws(RedisError) -> RedisConnection {
+        let socket = try Socket.connect(host: configuration.endpoint, port: configuration.port, deadline: deadline)
+        let transport: any Transport
+        if let tlsContext {
+            transport = try TLSTransport(socket: socket, context: tlsContext, serverName: configuration.serverName, deadline: deadline)
+        } else {
+            transport = TCPTransport(socket: socket)
+        }
+        let connection = RedisConnection(
+            transport: transport,
+            endpointDescription: "\(configuration.endpoint):\(configuration.port)"
+        )
+        try Handshake(configuration: configuration).perform(on: connection, deadline: deadline)
+        return connection
+    }
+
+    /// Writes all commands at once and reads exactly one reply per command, in order.
+    func exchange(_ commands: [RedisCommand], deadline: Deadline) throws(ExchangeFailure) -> [RESPValue] {
+        guard !isBroken else {
+            throw ExchangeFailure(error: RedisError(.connectionClosed, "the connection was closed"), requestMayHaveRun: false)
+        }
+        do {
+            try transport.write(RESPEncoder.encode(commands), deadline: deadline)
+        } catch {
+            markBroken()
+            // A send that timed out may have delivered whole commands; one that failed outright
+            // (reset, broken pipe) met a peer that had already gone and ran nothing.
+            throw ExchangeFailure(error: error, requestMayHaveRun: error.kind != .connectionClosed)
+        }
+        do {
+            var replies: [RESPValue] = []
+            replies.reserveCapacity(commands.count)
+            while replies.count < commands.count {
+                if let reply = try nextReply(deadline: deadline) {
+                    replies.append(reply)
+                }
+            }
+            lastUsed = .now
+            return replies
+        } catch {
+            markBroken()
+            throw ExchangeFailure(error: error, requestMayHaveRun: true)
+        }
+    }
+
+    /// A parsed reply if one is buffered, else one read from the transport (nil if still partial).
+    private func nextReply(deadline: Deadline) throws(RedisError) -> RESPValue? {
+        do {
+            if let reply = try parser.next() { return reply }
+        } catch {
+            throw RedisError(.protocolError, "invalid reply from \(endpointDescription): \(error.reason)")
+        }
+        let count = try transport.read(into: readBuffer, deadline: deadline)
+        parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+        return nil
+    }
+
+    /// Bytes or an EOF arrived while nobody was waiting for a reply.
+    func hasUnexpectedInput() -> Bool {
+        parser.bufferedByteCount > 0 || transport.hasUnexpectedInput()
+    }
+
+    func close() {
+        markBroken()
+    }
+
+    private func markBroken() {
+        guard !isBroken else { return }
+        isBroken = true
+        transport.close()
+    }
+}

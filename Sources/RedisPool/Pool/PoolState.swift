@@ -1,0 +1,58 @@
+/// The pool's bookkeeping with no I/O and no locking, so every decision can be tested alone:
+/// lazy creation, last-in-first-out reuse (the most recently used connection is the one most
+/// likely still alive and warm), a hard cap on open connections.
+struct PoolState<Connection> {
+    struct IdleEntry {
+        let connection: Connection
+        let since: ContinuousClock.Instant
+    }
+
+    enum Lease {
+        /// Reuse this idle connection (checked for staleness by the caller, outside the lock).
+        case reuse(Connection, idleSince: ContinuousClock.Instant)
+        /// A slot is reserved: the caller opens a connection, then `returned` or `forgot` it.
+        case create
+        /// Every slot is in use: wait for a `returned` or `forgot`.
+        case wait
+    }
+
+    let maximum: Int
+    private(set) var idle: [IdleEntry] = []
+    /// Lent out, or reserved for a connection being opened.
+    private(set) var leased = 0
+
+    init(maximum: Int) {
+        self.maximum = maximum
+    }
+
+    var openCount: Int { idle.count + leased }
+
+    mutating func lease() -> Lease {
+        if let entry = idle.popLast() {
+            leased += 1
+            return .reuse(entry.connection, idleSince: entry.since)
+        }
+        guard openCount < maximum else { return .wait }
+        leased += 1
+        return .create
+    }
+
+    /// A lent connection comes back healthy.
+    mutating func returned(_ connection: Connection, at instant: ContinuousClock.Instant) {
+        precondition(leased > 0, "a connection returned that was never lent")
+        leased -= 1
+        idle.append(IdleEntry(connection: connection, since: instant))
+    }
+
+    /// A lent connection was closed, or a reserved slot could not be filled.
+    mutating func forgot() {
+        precondition(leased > 0, "a connection forgotten that was never lent")
+        leased -= 1
+    }
+
+    /// Empties the idle list (after `READONLY`: every idle sibling points at the demoted primary).
+    mutating func takeAllIdle() -> [Connection] {
+        defer { idle.removeAll() }
+        return idle.map(\.connection)
+    }
+}

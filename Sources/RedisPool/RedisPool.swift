@@ -1,1 +1,0 @@
-// RedisPool: see README.

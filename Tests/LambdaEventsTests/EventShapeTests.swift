@@ -1,0 +1,147 @@
+import Testing
+@testable import LambdaEvents
+
+private func json(_ text: String) throws -> JSONValue {
+    try JSONParser.parse(Array(text.utf8))
+}
+
+@Suite struct Base64Tests {
+    @Test(arguments: [("", ""), ("QQ==", "A"), ("QUI=", "AB"), ("QUJD", "ABC"), ("eyJhIjoxfQ==", #"{"a":1}"#)])
+    func decodesPaddedBase64(_ encoded: String, _ decoded: String) {
+        #expect(Base64.decode(encoded) == Array(decoded.utf8))
+    }
+
+    @Test(arguments: ["Q", "QQ=", "QQ=A", "Q===", "QU JD", "QUJD\n", "!!!!", "QQ==QQ=="])
+    func refusesAnythingElse(_ encoded: String) {
+        #expect(Base64.decode(encoded) == nil)
+    }
+}
+
+@Suite struct RecordBatchTests {
+    @Test func readsKinesisRecords() throws {
+        let batch = try RecordBatch(event: json(#"""
+            {"Records":[
+              {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"111","data":"eyJhIjoxfQ=="}},
+              {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"222","data":"not base64!"}}
+            ]}
+            """#))
+        #expect(batch.source == .kinesis)
+        #expect(batch.records == [
+            BatchRecord(itemIdentifier: "111", payload: .success(Array(#"{"a":1}"#.utf8))),
+            BatchRecord(itemIdentifier: "222", payload: .failure(FieldError(field: "kinesis.data", problem: "is not valid base64"))),
+        ])
+    }
+
+    @Test func readsSQSMessages() throws {
+        let batch = try RecordBatch(event: json(#"""
+            {"Records":[
+              {"eventSource":"aws:sqs","messageId":"m-1","body":"{\"a\":1}"},
+              {"eventSource":"aws:sqs","messageId":"m-2"}
+            ]}
+            """#))
+        #expect(batch.source == .sqs)
+        #expect(batch.records == [
+            BatchRecord(itemIdentifier: "m-1", payload: .success(Array(#"{"a":1}"#.utf8))),
+            BatchRecord(itemIdentifier: "m-2", payload: .failure(FieldError(field: "body", problem: "is required"))),
+        ])
+    }
+
+    @Test(arguments: [
+        (#"{"Records":[]}"#, "Records: is empty"),
+        (#"{"Records":{}}"#, "Records: must be an array, got an object"),
+        (#"{"Records":[{"eventSource":"aws:s3"}]}"#, #"Records[0].eventSource: must be aws:kinesis or aws:sqs, got "aws:s3""#),
+        (#"{"Records":[{"eventSource":"aws:sqs","messageId":"a","body":""},{"eventSource":"aws:kinesis"}]}"#,
+         "Records[1].eventSource: must be aws:sqs like the first record, got aws:kinesis"),
+        (#"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":""}}]}"#, "Records[0].kinesis.sequenceNumber: is required"),
+        (#"{"Records":[{"eventSource":"aws:sqs","messageId":7,"body":""}]}"#, "Records[0].messageId: must be a string, got a number"),
+    ])
+    func refusesBatchesItCannotReportOn(_ text: String, _ message: String) throws {
+        let event = try json(text)
+        let error = #expect(throws: FieldError.self) { try RecordBatch(event: event) }
+        #expect(error?.description == message)
+    }
+
+    @Test func answersThePartialBatchResponse() {
+        #expect(PartialBatchResponse(failedItemIdentifiers: ["1", "2"]).json.jsonText
+            == #"{"batchItemFailures":[{"itemIdentifier":"1"},{"itemIdentifier":"2"}]}"#)
+        #expect(PartialBatchResponse(failedItemIdentifiers: []).json.jsonText == #"{"batchItemFailures":[]}"#)
+    }
+}
+
+@Suite struct HTTPAPITests {
+    @Test func readsAPayloadTwoRequest() throws {
+        let event = try json(#"""
+            {"version":"2.0","routeKey":"$default","rawPath":"/prod/prices/%5EGSPC/","rawQueryString":"a=1",
+             "headers":{"Content-Type":"application/json"},"queryStringParameters":{"symbols":"AAPL,MSFT"},
+             "requestContext":{"stage":"prod","http":{"method":"get","path":"/prod/prices/%5EGSPC/"}},
+             "body":"eyJhIjoxfQ==","isBase64Encoded":true}
+            """#)
+        #expect(HTTPAPIRequest.matches(event))
+        let request = try HTTPAPIRequest(event: event)
+        #expect(request.method == "GET")
+        #expect(request.pathSegments == ["prices", "^GSPC"])
+        #expect(request.queryParameters == ["symbols": "AAPL,MSFT"])
+        #expect(request.headers == ["content-type": "application/json"])
+        #expect(request.body == Array(#"{"a":1}"#.utf8))
+    }
+
+    @Test(arguments: [
+        (#"{"version":"2.0","requestContext":{"http":{}}}"#, "requestContext.http.method: is required"),
+        (#"{"version":"2.0","rawPath":"/a%zz","requestContext":{"http":{"method":"GET"}}}"#, #"rawPath: has an invalid percent escape in "a%zz""#),
+        (#"{"version":"2.0","rawPath":"/","body":"%%","isBase64Encoded":true,"requestContext":{"http":{"method":"PUT"}}}"#,
+         "body: is not valid base64 although isBase64Encoded is true"),
+        (#"{"version":"2.0","rawPath":"/","headers":{"x":1},"requestContext":{"http":{"method":"GET"}}}"#, "headers.x: must be a string, got a number"),
+    ])
+    func refusesMalformedRequests(_ text: String, _ message: String) throws {
+        let event = try json(text)
+        let error = #expect(throws: FieldError.self) { try HTTPAPIRequest(event: event) }
+        #expect(error?.description == message)
+    }
+
+    @Test func writesTheResponseByteForByte() {
+        let response = HTTPAPIResponse.error(405, code: "method_not_allowed", message: "use GET", extraHeaders: [JSONMember("allow", .string("GET"))])
+        #expect(response.json.jsonText == #"""
+            {"statusCode":405,"headers":{"content-type":"application/json","allow":"GET"},"body":"{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}","isBase64Encoded":false}
+            """#)
+    }
+
+    @Test func routesByPathThenMethod() {
+        let router = HTTPRouter<String>([
+            .init("GET", "/prices/{symbol}", "one"),
+            .init("GET", "/prices", "many"),
+            .init("PUT", "/sessions/{user_id}", "put"),
+            .init("GET", "/sessions/{user_id}/prices", "session"),
+        ])
+        guard case .found("one", let parameters) = router.match(method: "GET", pathSegments: ["prices", "AAPL"]) else {
+            Issue.record("GET /prices/AAPL should match")
+            return
+        }
+        #expect(parameters == ["symbol": "AAPL"])
+        guard case .found("session", ["user_id": "u1"]) = router.match(method: "GET", pathSegments: ["sessions", "u1", "prices"]) else {
+            Issue.record("GET /sessions/u1/prices should match")
+            return
+        }
+        guard case .methodNotAllowed(["PUT"]) = router.match(method: "GET", pathSegments: ["sessions", "u1"]) else {
+            Issue.record("GET /sessions/u1 should be 405")
+            return
+        }
+        guard case .notFound = router.match(method: "GET", pathSegments: ["nothing"]) else {
+            Issue.record("GET /nothing should be 404")
+            return
+        }
+    }
+}
+
+@Suite struct EMFMetricLineTests {
+    @Test func writesTheLineByteForByte() {
+        let line = EMFMetricLine(
+            namespace: "PriceCache",
+            dimensions: [("FunctionName", "prices")],
+            metrics: [.init("RecordsWritten", unit: "Count", value: 3), .init("RedisTime", unit: "Milliseconds", value: 1.25), .init("Broken", unit: "Count", value: .nan)],
+            properties: [JSONMember("requestId", .string("r-1"))],
+            timestampMilliseconds: 1_697_658_000_123
+        )
+        let expected = #"{"_aws":{"Timestamp":1697658000123,"CloudWatchMetrics":[{"Namespace":"PriceCache","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"RecordsWritten","Unit":"Count"},{"Name":"RedisTime","Unit":"Milliseconds"},{"Name":"Broken","Unit":"Count"}]}]},"FunctionName":"prices","RecordsWritten":3,"RedisTime":1.25,"Broken":0,"requestId":"r-1"}"#
+        #expect(line.line == Array((expected + "\n").utf8))
+    }
+}

@@ -1,0 +1,80 @@
+import Testing
+@testable import LambdaEvents
+
+@Suite struct JSONParserTests {
+    private func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
+        #expect(value == .object([
+            "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]),
+            "b": .object(["c": .string("d")]),
+            "e": .string(""),
+        ]))
+    }
+
+    @Test func keepsNumberLiteralsAndMemberOrder() throws {
+        let value = try parse(#"{"z":205.50,"a":1000000}"#)
+        #expect(value.jsonText == #"{"z":205.50,"a":1000000}"#)
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let value = try parse(#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00""#)
+        #expect(value == .string("a\"b\\c/d\u{08}\u{0C}\n\r\té😀"))
+    }
+
+    @Test func lastDuplicateKeyWins() throws {
+        #expect(try parse(#"{"a":1,"a":2}"#)["a"] == .number("2"))
+    }
+
+    @Test(arguments: [
+        "", " ", "{", "[1,]", "{\"a\":1,}", "{a:1}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul",
+        "\"abc", "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\u12g4\"", "[1 2]", "{\"a\" 1}", "1 2",
+        "\"tab\there\"", "NaN", "Infinity",
+    ])
+    func refusesInvalidDocuments(_ text: String) {
+        #expect(throws: JSONParseError.self) { try parse(text) }
+    }
+
+    @Test func refusesInvalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+
+    @Test func refusesNestingPastTheLimitWithoutOverflowingTheStack() throws {
+        let depth = 100_000
+        let deep = Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth)
+        let error = #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
+        #expect(error?.reason == "nesting deeper than 64 levels")
+        let allowed = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        _ = try parse(allowed)
+    }
+
+    @Test func parsesAMultiMegabyteString() throws {
+        let huge = String(repeating: "x", count: 5_000_000)
+        #expect(try parse("\"\(huge)\"").stringValue?.utf8.count == 5_000_000)
+    }
+
+    @Test func reportsTheOffsetOfTheProblem() {
+        let error = #expect(throws: JSONParseError.self) { try parse(#"{"a": tru}"#) }
+        #expect(error?.offset == 6)
+        #expect(error?.description == "invalid JSON at byte 6: invalid literal")
+    }
+}
+
+@Suite struct JSONWriterTests {
+    @Test func writesCompactTextByteForByte() {
+        let value: JSONValue = .object([
+            "s": .string("q\"b\\n\nt\tc\u{01}é"),
+            "n": .number("-0.5e-3"),
+            "a": .array([.null, .bool(true), .bool(false), .array([]), .object([])]),
+        ])
+        #expect(value.jsonText == #"{"s":"q\"b\\n\nt\tc\u0001é","n":-0.5e-3,"a":[null,true,false,[],{}]}"#)
+    }
+
+    @Test func roundTripsThroughTheParser() throws {
+        let text = #"{"symbol":"AAPL","indicators":{"rsi":45.2,"macd":"bullish","bands":[1,2.50,null]}}"#
+        #expect(try JSONParser.parse(Array(text.utf8)).jsonText == text)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A throw-away certificate authority and a server certificate it signed, made with `openssl` in
+/// a temporary folder: enough for a TLS-only `redis-server` and a client that verifies it.
+public struct TLSCertificates: Sendable {
+    public let directory: String
+    public let caCertificatePath: String
+    public let serverCertificatePath: String
+    public let serverKeyPath: String
+    /// The DNS names and IP addresses in the server certificate's subjectAltName.
+    public let names: [String]
+
+    /// Makes a CA and a server certificate valid for `names` (default: localhost and 127.0.0.1).
+    /// P-256 keys: generated in milliseconds, unlike RSA.
+    public static func make(names: [String] = ["localhost", "127.0.0.1"]) throws -> TLSCertificates {
+        let directory = try TemporaryDirectory.make(prefix: "redis-tls")
+        let certificates = TLSCertificates(
+            directory: directory,
+            caCertificatePath: directory + "/ca.crt",
+            serverCertificatePath: directory + "/server.crt",
+            serverKeyPath: directory + "/server.key",
+            names: names
+        )
+        try certificates.generate()
+        return certificates
+    }
+
+    private func generate() throws {
+        let caKey = directory + "/ca.key"
+        let request = directory + "/server.csr"
+        let extensions = directory + "/server.ext"
+        let alternativeNames = names.map { (isIPAddress($0) ? "IP:" : "DNS:") + $0 }.joined(separator: ",")
+        try """
+            subjectAltName=\(alternativeNames)
+            basicConstraints=critical,CA:FALSE
+            keyUsage=critical,digitalSignature,keyEncipherment
+            extendedKeyUsage=serverAuth
+
+            """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try CommandLineTool.run("openssl", ["req", "-x509"] + ecKey + [
+            "-keyout", caKey, "-out", caCertificatePath, "-days", "2", "-subj", "/CN=RedisPool Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ])
+        try CommandLineTool.run("openssl", ["req", "-new"] + ecKey + [
+            "-keyout", serverKeyPath, "-out", request, "-subj", "/CN=\(names.first ?? "localhost")",
+        ])
+        try CommandLineTool.run("openssl", [
+            "x509", "-req", "-in", request, "-CA", caCertificatePath, "-CAkey", caKey, "-CAcreateserial",
+            "-out", serverCertificatePath, "-days", "2", "-extfile", extensions,
+        ])
+    }
+
+    /// Deletes the folder (keys included).
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func isIPAddress(_ text: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET, text, &address) == 1 || inet_pton(AF_INET6, text, &address) == 1
+    }
+}
+
+enum TemporaryDirectory {
+    static func make(prefix: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
