@@ -1,8 +1,10 @@
 import LambdaEvents
+import PriceCache
 import Testing
 
 /// Seeded fuzzing of everything that reads an event's bytes: the JSON parser, the batch and HTTP
-/// request shapes, and each record's payload. A crash fails the run; beyond crashes, every accepted
+/// request shapes, each record's payload, and the domain values (price updates, signals, alert
+/// statuses) built from them. A crash fails the run; beyond crashes, every accepted
 /// document must write back to bytes that parse to the same value.
 @Suite struct EventDecodingFuzzTests {
     /// Shards run in parallel; each is reproducible from its seed alone.
@@ -25,6 +27,7 @@ import Testing
         // would test the first byte of the parser and nothing else.
         #expect(outcomes.parsed > Self.inputsPerShard / 50, "too few inputs parsed: \(outcomes)")
         #expect(outcomes.shapesDecoded > 0, "no input reached a decoded shape: \(outcomes)")
+        #expect(outcomes.domainValues > 0, "no input reached a domain value: \(outcomes)")
         #expect(outcomes.rejected > 0)
     }
 
@@ -42,10 +45,13 @@ import Testing
         guard (try? JSONParser.parse(written)) == value else {
             return "accepted document does not round-trip: \(String(decoding: written.prefix(200), as: UTF8.self))"
         }
+        decodeDomainValues(value, outcomes: &outcomes)
         if RecordBatch.matches(value), let batch = try? RecordBatch(event: value) {
             outcomes.shapesDecoded += 1
             for record in batch.records {
-                if case .success(let payload) = record.payload { _ = try? JSONParser.parse(payload) }
+                if case .success(let payload) = record.payload, let json = try? JSONParser.parse(payload) {
+                    decodeDomainValues(json, outcomes: &outcomes)
+                }
             }
             _ = PartialBatchResponse(failedItemIdentifiers: batch.records.map(\.itemIdentifier)).json.jsonBytes
         }
@@ -57,10 +63,31 @@ import Testing
     }
 }
 
+extension EventDecodingFuzzTests {
+    /// Every domain reading of one JSON value; what they accept must make a well-formed cache write.
+    private func decodeDomainValues(_ value: JSONValue, outcomes: inout DecodingOutcomes) {
+        if let update = try? PriceUpdate(json: value) {
+            outcomes.domainValues += 1
+            _ = update.cacheWrite
+        }
+        if let signal = try? TradingSignal(json: value) {
+            outcomes.domainValues += 1
+            _ = signal.cacheWrite
+        }
+        if AlertStatus.matches(value), let status = try? AlertStatus(json: value) {
+            outcomes.domainValues += 1
+            _ = status.cacheWrite
+        }
+    }
+}
+
 struct DecodingOutcomes: CustomStringConvertible {
     var parsed = 0
     var rejected = 0
     var shapesDecoded = 0
+    var domainValues = 0
 
-    var description: String { "parsed \(parsed), rejected \(rejected), shapes decoded \(shapesDecoded)" }
+    var description: String {
+        "parsed \(parsed), rejected \(rejected), shapes decoded \(shapesDecoded), domain values \(domainValues)"
+    }
 }
