@@ -26,9 +26,14 @@ public enum ProcessStatus {
     }
 
     private static func statusField(_ name: String, of pid: pid_t) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        // Read to the end: /proc files report a size of 0, which size-based readers trust.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/status"),
+              let data = try? handle.readToEnd() else { return nil }
+        try? handle.close()
+        let status = String(decoding: data, as: UTF8.self)
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return Int(line.dropFirst(name.count + 1).split(separator: " ").first ?? "")
+            // "VmRSS:\t   12345 kB": a tab, padding, the number, the unit.
+            return Int(line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
         }
         return nil
     }
