@@ -36,10 +36,14 @@ class Row:
     command: list
     event: str
     count: int
-    warmup: int
     cwd: str = None
     results: list = field(default_factory=list)
     failure: str = None
+
+    @property
+    def warmup(self):
+        """Invocations left out of the figures: the first tenth (connections, caches, page faults)."""
+        return self.count // 10
 
     def median(self, name):
         values = [result[name] for result in self.results]
@@ -97,7 +101,20 @@ def redis_round_trip_us(port):
     sys.exit(f"bench: cannot read redis-benchmark output:\n{output}")
 
 
-def run_row(row, server, log_path, environment):
+def redis_busy_us(port):
+    """Microseconds Redis spent executing commands since the last CONFIG RESETSTAT."""
+    output = subprocess.run(["redis-cli", "-p", str(port), "INFO", "commandstats"],
+                            capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in output.splitlines():
+        if line.startswith("cmdstat_") and not line.startswith(("cmdstat_config", "cmdstat_info")):
+            fields = dict(item.split("=", 1) for item in line.split(":", 1)[1].split(","))
+            total += int(fields["usec"])
+    return total
+
+
+def run_row(row, server, log_path, environment, redis_port):
+    subprocess.run(["redis-cli", "-p", str(redis_port), "CONFIG", "RESETSTAT"], capture_output=True, check=True)
     completed = subprocess.run(
         [server, "--event", row.event, "--count", str(row.count), "--warmup", str(row.warmup), "--log", log_path,
          "--", *row.command], capture_output=True, text=True, cwd=row.cwd, env=environment)
@@ -106,7 +123,38 @@ def run_row(row, server, log_path, environment):
         reason = report.get("first_error") or (
             f"exited early (code {report['exited_early']})" if "exited_early" in report else completed.stderr.strip())
         return None, f"{reason or 'failed'} (function log: {log_path})"
-    return {name: float(report[name]) for name in ("per_second", "p50_us", "p99_us", "init_ms", "peak_rss_kib")}, None
+    result = {name: float(report[name]) for name in ("per_second", "p50_us", "p99_us", "init_ms", "peak_rss_kib")}
+    # Server-side execution time, to tell Redis's share of an invocation from the function's own.
+    result["redis_us"] = redis_busy_us(redis_port) / row.count
+    return result, None
+
+
+@dataclass
+class SwiftVariant:
+    key: str
+    label: str
+    executables: dict  # product name -> path
+
+    def path(self, product):
+        return self.executables.get(product, f"(no {product} in {self.label})")
+
+
+def swift_variants(arguments, work_dir):
+    """The SwiftPM release build, and the packaged bootstraps (what Lambda runs) where dist/ has them."""
+    products = ("RuntimeEcho", "PriceCacheHandler")
+    variants = [SwiftVariant("", "swift build", {name: os.path.join(arguments.swift_bin, name) for name in products})]
+    packaged = {}
+    for product in products:
+        archive = os.path.join(arguments.dist, f"{product}.zip")
+        if os.path.exists(archive):
+            folder = os.path.join(work_dir, "packaged", product)
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extract("bootstrap", folder)
+            packaged[product] = os.path.join(folder, "bootstrap")
+            os.chmod(packaged[product], 0o755)
+    if packaged:
+        variants.append(SwiftVariant("pkg_", "packaged bootstrap", packaged))
+    return variants
 
 
 def zip_sizes(dist_dir):
@@ -169,19 +217,24 @@ def main():
         def count(n):
             return max(20, int(n * arguments.scale))
 
-        swift = lambda name: os.path.join(arguments.swift_bin, name)
         python_runtime = [arguments.python, "-m", "awslambdaric"]
-        rows = [
-            Row("c", "C libcurl loop (echo)", [arguments.reference], direct_event, count(3000), count(300)),
-            Row("echo", "RuntimeEcho (Swift)", [swift("RuntimeEcho")], direct_event, count(3000), count(300)),
-            Row("direct", "PriceCacheHandler direct update", [swift("PriceCacheHandler")], direct_event, count(2000), count(200)),
-            Row("batch", f"PriceCacheHandler Kinesis {BATCH_SIZE} records", [swift("PriceCacheHandler")], batch_event, count(500), count(50)),
+        rows = [Row("c", "C libcurl loop (echo)", [arguments.reference], direct_event, count(3000))]
+        for variant in swift_variants(arguments, work_dir):
+            rows += [
+                Row(variant.key + "echo", f"RuntimeEcho ({variant.label})", [variant.path("RuntimeEcho")], direct_event,
+                    count(3000)),
+                Row(variant.key + "direct", f"PriceCacheHandler direct update ({variant.label})",
+                    [variant.path("PriceCacheHandler")], direct_event, count(2000)),
+                Row(variant.key + "batch", f"PriceCacheHandler Kinesis {BATCH_SIZE} records ({variant.label})",
+                    [variant.path("PriceCacheHandler")], batch_event, count(500)),
+            ]
+        rows += [
             Row("py_echo", "Python awslambdaric (echo)", python_runtime + ["price_handler.echo"], direct_event,
-                count(1000), count(100), cwd=arguments.python_handler_dir),
+                count(1000), cwd=arguments.python_handler_dir),
             Row("py_direct", "Python redis-py direct update", python_runtime + ["price_handler.update_price"], direct_event,
-                count(1000), count(100), cwd=arguments.python_handler_dir),
+                count(1000), cwd=arguments.python_handler_dir),
             Row("py_batch", f"Python redis-py Kinesis {BATCH_SIZE} records", python_runtime + ["price_handler.update_price"],
-                batch_event, count(100), count(10), cwd=arguments.python_handler_dir),
+                batch_event, count(100), cwd=arguments.python_handler_dir),
         ]
         for row in rows:
             if not os.access(row.command[0], os.X_OK):
@@ -200,7 +253,8 @@ def main():
             for row in order:
                 if row.failure:
                     continue
-                result, failure = run_row(row, arguments.server, os.path.join(work_dir, f"{row.key}.log"), environment)
+                result, failure = run_row(row, arguments.server, os.path.join(work_dir, f"{row.key}.log"), environment,
+                                          redis_port)
                 if failure:
                     row.failure = failure
                 else:
@@ -227,11 +281,11 @@ def print_table(rows, by_key, round_trip, arguments, elapsed):
     reference = by_key["c"]
     print(f"Medians of {arguments.rounds} alternating rounds ({elapsed:.0f} s); "
           f"Redis round trip (redis-benchmark -c 1 -P 1, GET): {round_trip:.1f} us\n")
-    print("| row | invocations/s | p50 us | p99 us | init ms | peak RSS MiB | p50 vs C loop | init vs C loop |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| row | invocations/s | p50 us | p99 us | init ms | peak RSS MiB | Redis busy us/inv | p50 vs C loop | init vs C loop |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         if not row.results:
-            print(f"| {row.label} | n/a | n/a | n/a | n/a | n/a | | |")
+            print(f"| {row.label} | n/a | n/a | n/a | n/a | n/a | n/a | | |")
             continue
         rss = row.median("peak_rss_kib") / 1024
         ratio_p50 = ratio_init = ""
@@ -240,36 +294,40 @@ def print_table(rows, by_key, round_trip, arguments, elapsed):
             ratio_init = f"{row.median('init_ms') / reference.median('init_ms'):.2f}x"
         print(f"| {row.label} | {format_number(row.median('per_second'))} | {format_number(row.median('p50_us'), 1)} | "
               f"{format_number(row.median('p99_us'), 1)} | {format_number(row.median('init_ms'), 1)} | {rss:.1f} | "
-              f"{ratio_p50} | {ratio_init} |")
+              f"{format_number(row.median('redis_us'), 1)} | {ratio_p50} | {ratio_init} |")
     print()
 
 
 def print_targets(by_key, round_trip):
-    reference, echo = by_key["c"], by_key["echo"]
-    direct, batch = by_key["direct"], by_key["batch"]
-    print("| target | measured | limit | verdict |")
-    print("|---|---:|---:|---|")
-    if reference.results and echo.results:
-        p50_ratio = echo.median("p50_us") / reference.median("p50_us")
-        init_ratio = echo.median("init_ms") / reference.median("init_ms")
-        print(f"| RuntimeEcho p50 / C loop p50 | {p50_ratio:.2f}x | 1.25x | {verdict(p50_ratio <= 1.25)} |")
-        print(f"| RuntimeEcho init / C loop init | {init_ratio:.2f}x | 1.25x | {verdict(init_ratio <= 1.25)} |")
-    if echo.results:
-        rss = echo.median("peak_rss_kib") / 1024
-        print(f"| RuntimeEcho peak RSS | {rss:.1f} MiB | 16 MiB | {verdict(rss <= 16)} |")
-    if echo.results and direct.results:
-        budget = echo.median("p50_us") + 1.5 * round_trip
-        measured = direct.median("p50_us")
-        print(f"| direct update p50 <= echo p50 + 1.5 round trips | {measured:.1f} us | {budget:.1f} us | "
-              f"{verdict(measured <= budget)} |")
-    if batch.results:
-        measured = batch.median("p50_us")
-        print(f"| Kinesis {BATCH_SIZE}-record batch p50 | {measured:.1f} us | 1000 us | {verdict(measured <= 1000)} |")
+    reference = by_key["c"]
+    print("| target | build | measured | limit | verdict |")
+    print("|---|---|---:|---:|---|")
+    for prefix, build in (("", "swift build"), ("pkg_", "packaged bootstrap")):
+        echo, direct, batch = (by_key.get(prefix + name) for name in ("echo", "direct", "batch"))
+        if echo is None:
+            continue
+        if reference.results and echo.results:
+            p50_ratio = echo.median("p50_us") / reference.median("p50_us")
+            init_ratio = echo.median("init_ms") / reference.median("init_ms")
+            print(f"| RuntimeEcho p50 / C loop p50 | {build} | {p50_ratio:.2f}x | 1.25x | {verdict(p50_ratio <= 1.25)} |")
+            print(f"| RuntimeEcho init / C loop init | {build} | {init_ratio:.2f}x | 1.25x | {verdict(init_ratio <= 1.25)} |")
+        if echo.results:
+            rss = echo.median("peak_rss_kib") / 1024
+            print(f"| RuntimeEcho peak RSS | {build} | {rss:.1f} MiB | 16 MiB | {verdict(rss <= 16)} |")
+        if echo.results and direct.results:
+            budget = echo.median("p50_us") + 1.5 * round_trip
+            measured = direct.median("p50_us")
+            print(f"| direct update p50 <= echo p50 + 1.5 round trips | {build} | {measured:.1f} us | {budget:.1f} us | "
+                  f"{verdict(measured <= budget)} |")
+        if batch.results:
+            measured = batch.median("p50_us")
+            print(f"| Kinesis {BATCH_SIZE}-record batch p50 | {build} | {measured:.1f} us | 1000 us | "
+                  f"{verdict(measured <= 1000)} |")
     for swift_key, python_key, what in (("echo", "py_echo", "echo"), ("direct", "py_direct", "direct update"),
                                         ("batch", "py_batch", f"{BATCH_SIZE}-record batch")):
         swift_row, python_row = by_key[swift_key], by_key[python_key]
         if swift_row.results and python_row.results:
-            print(f"| Python / Swift p50, {what} (no target) | "
+            print(f"| Python p50 / Swift p50, {what} (no target) | swift build | "
                   f"{python_row.median('p50_us') / swift_row.median('p50_us'):.1f}x | | |")
     print()
 
