@@ -1,0 +1,57 @@
+@testable import RedisPool
+import Testing
+
+@Suite struct PoolStateTests {
+    let now = ContinuousClock.now
+
+    @Test func createsLazilyUpToTheMaximumThenWaits() {
+        var state = PoolState<String>(maximum: 2)
+        #expect(state.openCount == 0)
+        guard case .create = state.lease() else { Issue.record("first lease should create"); return }
+        guard case .create = state.lease() else { Issue.record("second lease should create"); return }
+        guard case .wait = state.lease() else { Issue.record("third lease should wait"); return }
+        #expect(state.openCount == 2)
+    }
+
+    @Test func reusesTheMostRecentlyReturnedConnectionFirst() {
+        var state = PoolState<String>(maximum: 3)
+        _ = state.lease()
+        _ = state.lease()
+        state.returned("older", at: now)
+        state.returned("newer", at: now.advanced(by: .seconds(1)))
+        guard case .reuse(let connection, let since) = state.lease() else { Issue.record("expected reuse"); return }
+        #expect(connection == "newer")
+        #expect(since == now.advanced(by: .seconds(1)))
+        guard case .reuse(let next, _) = state.lease() else { Issue.record("expected reuse"); return }
+        #expect(next == "older")
+    }
+
+    @Test func aForgottenConnectionFreesItsSlot() {
+        var state = PoolState<String>(maximum: 1)
+        _ = state.lease()
+        guard case .wait = state.lease() else { Issue.record("expected wait"); return }
+        state.forgot()
+        #expect(state.openCount == 0)
+        guard case .create = state.lease() else { Issue.record("expected create"); return }
+    }
+
+    @Test func idleConnectionsAreReusedBeforeCreatingMore() {
+        var state = PoolState<String>(maximum: 5)
+        _ = state.lease()
+        state.returned("only", at: now)
+        guard case .reuse("only", _) = state.lease() else { Issue.record("expected reuse"); return }
+        #expect(state.openCount == 1)
+    }
+
+    @Test func takingAllIdleLeavesLentConnectionsCounted() {
+        var state = PoolState<String>(maximum: 3)
+        _ = state.lease()
+        _ = state.lease()
+        _ = state.lease()
+        state.returned("a", at: now)
+        state.returned("b", at: now)
+        #expect(state.takeAllIdle().sorted() == ["a", "b"])
+        #expect(state.openCount == 1)
+        #expect(state.idle.isEmpty)
+    }
+}

@@ -1,0 +1,17 @@
+# Pinned versions of everything the packaging and lint scripts install or build.
+# Sourced by scripts/*.sh; change a pin here and the next run rebuilds what depends on it
+# (each tool lives in a folder named after its version under .tools/).
+
+# Amazon Linux 2 (provided.al2) ships glibc 2.26, Amazon Linux 2023 (provided.al2023) 2.34:
+# a bootstrap that needs nothing newer than 2.26 runs on both.
+GLIBC_TARGET_VERSION=2.26
+
+# zig is only used as a C compiler/linker that can target an old glibc (its stub libc.so files
+# carry the symbol versions of the requested release), installed from PyPI.
+ZIG_PYPI_VERSION=0.14.1
+
+# libcurl comes from Debian bookworm's own source package (upstream 7.88.1 with Debian's security
+# patches), the same version as libcurl4-openssl-dev whose headers SwiftPM compiles against.
+CURL_DEBIAN_VERSION=7.88.1-10+deb12u15
+
+CFN_LINT_PYPI_VERSION=1.51.0
