@@ -55,7 +55,8 @@ let package = Package(
         // API errors) and fuzzes the RESP parser and the event decoding with seeded inputs.
         .testTarget(
             name: "FaultTests",
-            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache"]
+            // PriceCacheHandler: built before these tests, which run its binary.
+            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler"]
         ),
         .testTarget(
             name: "HandlerTests",

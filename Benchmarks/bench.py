@@ -191,6 +191,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--server", required=True, help="runtime-api-server binary")
     parser.add_argument("--reference", required=True, help="reference-loop binary")
+    parser.add_argument("--reference-static", help="reference-loop linked like the packaged bootstrap")
     parser.add_argument("--swift-bin", required=True, help="folder of the release Swift executables")
     parser.add_argument("--python", required=True, help="python of the venv with awslambdaric and redis")
     parser.add_argument("--python-handler-dir", required=True)
@@ -201,8 +202,9 @@ def main():
     if arguments.rounds < 1:
         sys.exit("bench: --rounds must be at least 1")
     # Python rows run in the handler's folder: every path must survive the change of folder.
-    for name in ("server", "reference", "swift_bin", "python", "python_handler_dir", "dist"):
-        setattr(arguments, name, os.path.abspath(getattr(arguments, name)))
+    for name in ("server", "reference", "reference_static", "swift_bin", "python", "python_handler_dir", "dist"):
+        if getattr(arguments, name):
+            setattr(arguments, name, os.path.abspath(getattr(arguments, name)))
 
     work_dir = tempfile.mkdtemp(prefix="bench-")
     redis_process, redis_port = start_redis(work_dir)
@@ -219,6 +221,9 @@ def main():
 
         python_runtime = [arguments.python, "-m", "awslambdaric"]
         rows = [Row("c", "C libcurl loop (echo)", [arguments.reference], direct_event, count(3000))]
+        if arguments.reference_static:
+            rows.append(Row("pkg_c", "C libcurl loop (echo, static libcurl as packaged)", [arguments.reference_static],
+                            direct_event, count(3000)))
         for variant in swift_variants(arguments, work_dir):
             rows += [
                 Row(variant.key + "echo", f"RuntimeEcho ({variant.label})", [variant.path("RuntimeEcho")], direct_event,
@@ -278,7 +283,6 @@ def main():
 
 
 def print_table(rows, by_key, round_trip, arguments, elapsed):
-    reference = by_key["c"]
     print(f"Medians of {arguments.rounds} alternating rounds ({elapsed:.0f} s); "
           f"Redis round trip (redis-benchmark -c 1 -P 1, GET): {round_trip:.1f} us\n")
     print("| row | invocations/s | p50 us | p99 us | init ms | peak RSS MiB | Redis busy us/inv | p50 vs C loop | init vs C loop |")
@@ -288,6 +292,9 @@ def print_table(rows, by_key, round_trip, arguments, elapsed):
             print(f"| {row.label} | n/a | n/a | n/a | n/a | n/a | n/a | | |")
             continue
         rss = row.median("peak_rss_kib") / 1024
+        # Packaged rows compare with the C loop linked as they are (static libcurl), when measured.
+        static_reference = by_key.get("pkg_c")
+        reference = static_reference if row.key.startswith("pkg_") and static_reference else by_key["c"]
         ratio_p50 = ratio_init = ""
         if reference.results:
             ratio_p50 = f"{row.median('p50_us') / reference.median('p50_us'):.2f}x"
@@ -299,13 +306,14 @@ def print_table(rows, by_key, round_trip, arguments, elapsed):
 
 
 def print_targets(by_key, round_trip):
-    reference = by_key["c"]
     print("| target | build | measured | limit | verdict |")
     print("|---|---|---:|---:|---|")
     for prefix, build in (("", "swift build"), ("pkg_", "packaged bootstrap")):
         echo, direct, batch = (by_key.get(prefix + name) for name in ("echo", "direct", "batch"))
         if echo is None:
             continue
+        # Each build against the C loop linked the same way: dynamic libcurl, or static as packaged.
+        reference = by_key.get(prefix + "c") or by_key["c"]
         if reference.results and echo.results:
             p50_ratio = echo.median("p50_us") / reference.median("p50_us")
             init_ratio = echo.median("init_ms") / reference.median("init_ms")

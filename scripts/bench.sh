@@ -17,6 +17,20 @@ echo "== gcc: runtime-api-server, reference-loop" >&2
 gcc -O2 -Wall -Wextra -o "$BENCH_BUILD/runtime-api-server" Benchmarks/runtime-api-server.c
 gcc -O2 -Wall -Wextra -o "$BENCH_BUILD/reference-loop" Benchmarks/reference-loop.c $(pkg-config --cflags --libs libcurl)
 
+# The packaged bootstrap links a minimal static libcurl and static OpenSSL (scripts/package.sh); its
+# fair reference is the C loop linked the same way, with the same compiler, where those exist.
+REFERENCE_STATIC=()
+ZIG_CC="$(ls .tools/bin/zig-cc-glibc* 2>/dev/null | head -1 || true)"
+CURL_PREFIX="$(ls -d .tools/curl-*/prefix 2>/dev/null | head -1 || true)"
+if [ -n "$ZIG_CC" ] && [ -f "$CURL_PREFIX/lib/libcurl.a" ]; then
+    echo "== zig cc: reference-loop with the packaged static libcurl" >&2
+    "$ZIG_CC" -O2 -DCURL_STATICLIB -I "$CURL_PREFIX/include" -o "$BENCH_BUILD/reference-loop-static" \
+        Benchmarks/reference-loop.c "$CURL_PREFIX/lib/libcurl.a" \
+        /usr/lib/x86_64-linux-gnu/libssl.a /usr/lib/x86_64-linux-gnu/libcrypto.a /usr/lib/x86_64-linux-gnu/libz.a \
+        -lpthread -ldl
+    REFERENCE_STATIC=(--reference-static "$BENCH_BUILD/reference-loop-static")
+fi
+
 # What Lambda runs has no Swift runtime installed, so the functions are measured as they ship:
 # release, Swift standard library linked statically.
 echo "== swift build -c release --static-swift-stdlib" >&2
@@ -33,7 +47,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}" >&2
 
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores: scripts/bench.sh $*" >&2
-exec python3 Benchmarks/bench.py \
-    --server "$BENCH_BUILD/runtime-api-server" --reference "$BENCH_BUILD/reference-loop" \
+exec python3 -B Benchmarks/bench.py \
+    --server "$BENCH_BUILD/runtime-api-server" --reference "$BENCH_BUILD/reference-loop" "${REFERENCE_STATIC[@]}" \
     --swift-bin "$SWIFT_BIN" --python .venv/bin/python --python-handler-dir Benchmarks/python \
     --dist dist "$@"
