@@ -20,7 +20,8 @@ for sanitizer in "${SANITIZERS[@]}"; do
     echo "== swift test --sanitize=$sanitizer"
     # halt_on_error: the first report fails the run instead of scrolling by. detect_leaks=0: the
     # Swift runtime's metadata caches live until exit and LeakSanitizer reports them as leaks.
-    FUZZ_SCALE=0.1 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1" TSAN_OPTIONS="halt_on_error=1" \
+    # SANITIZER tells the fault tests the function binary is instrumented (its RSS is not a leak signal).
+    SANITIZER="$sanitizer" FUZZ_SCALE=0.1 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1" TSAN_OPTIONS="halt_on_error=1" \
         swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
     finished=$(date +%s)
     echo "== $sanitizer: build $((built - started)) s, tests $((finished - built)) s"

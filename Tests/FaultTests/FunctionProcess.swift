@@ -21,9 +21,16 @@ struct FunctionProcess {
             "REDIS_PORT": String(redisPort),
             "REDIS_SSL": "false",
         ]
+        // Under scripts/test-sanitizers.sh the binary is instrumented too: its reports must stop it.
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            environment[name] = ProcessInfo.processInfo.environment[name]
+        }
         environment.merge(overrides) { _, override in override }
         process = try ChildProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: environment)
     }
+
+    /// Set by scripts/test-sanitizers.sh: the binary runs instrumented.
+    static var isInstrumented: Bool { ProcessInfo.processInfo.environment["SANITIZER"] != nil }
 
     func stop() {
         process.kill()
