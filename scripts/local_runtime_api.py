@@ -47,15 +47,13 @@ class Invocations:
                 with open(os.path.join(self.output_dir, f"{index}.error-type"), "w") as output:
                     output.write(error_type)
             self.answered.add(index)
-            if len(self.answered) == len(self.events):
-                self.finished.set()
+            return len(self.answered) == len(self.events)
 
     def init_failed(self, body, error_type):
         with open(os.path.join(self.output_dir, "init.error"), "wb") as output:
             output.write(body)
         sys.stderr.write(f"local Runtime API: init error {error_type}: {body.decode(errors='replace')}\n")
         self.failed = True
-        self.finished.set()
 
 
 def make_handler(invocations):
@@ -95,15 +93,19 @@ def make_handler(invocations):
             error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
             if self.path == f"{API_PREFIX}/init/error":
                 invocations.init_failed(body, error_type)
-                return self.reply(202, b'{"status":"OK"}')
+                self.reply(202, b'{"status":"OK"}')
+                # Only after the reply is out: the process exits once `finished` is set.
+                return invocations.finished.set()
             prefix = f"{API_PREFIX}/invocation/request-"
             if not self.path.startswith(prefix):
                 return self.reply(404, b'{"errorMessage":"unknown path"}')
             index_text, _, kind = self.path[len(prefix):].partition("/")
             if not index_text.isdigit() or kind not in ("response", "error"):
                 return self.reply(400, b'{"errorMessage":"unknown request id"}')
-            invocations.record(int(index_text), kind, body, error_type if kind == "error" else None)
+            all_answered = invocations.record(int(index_text), kind, body, error_type if kind == "error" else None)
             self.reply(202, b'{"status":"OK"}')
+            if all_answered:
+                invocations.finished.set()
 
     return RuntimeAPIHandler
 

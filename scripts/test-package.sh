@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a freshly packaged zip outside the build environment, as Lambda would:
 #
-#   scripts/test-package.sh [FUNCTION]      (default: PriceCacheHandler; RuntimeEcho also works)
+#   scripts/test-package.sh [--plain-token] [FUNCTION...]
+#       (default: PriceCacheHandler SignalHandler; RuntimeEcho also works)
 #
 # The zip's bootstrap runs in a chroot that holds only glibc's libraries, /proc, minimal /etc
 # files and a CA bundle at /etc/pki/tls/certs/ca-bundle.crt (where Amazon Linux keeps it), so a
@@ -9,17 +10,26 @@
 # makes it fail. It talks to a local Runtime API (scripts/local_runtime_api.py), obtains the Redis
 # AUTH token from a local stand-in of the Parameters and Secrets extension
 # (scripts/local_secrets_extension.py), and writes to a local TLS-only redis-server whose CA is the
-# chroot's bundle. A price update goes in; the key is read back with redis-cli.
+# chroot's bundle. A price update (a trading signal for SignalHandler) goes in; the key is read
+# back with redis-cli.
+# --plain-token gives the function REDIS_AUTH_TOKEN instead (the local-use path).
 #
 # Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FUNCTION=${1:-PriceCacheHandler}
+TOKEN_SOURCE=secret
+if [ "${1:-}" = --plain-token ]; then
+    TOKEN_SOURCE=environment
+    shift
+fi
+FUNCTIONS=("$@")
+[ ${#FUNCTIONS[@]} -gt 0 ] || FUNCTIONS=(PriceCacheHandler SignalHandler)
 CA_BUNDLE_PATH=/etc/pki/tls/certs/ca-bundle.crt
 SECRET_ARN="arn:aws:secretsmanager:eu-west-1:123456789012:secret:price-cache/redis-auth-Ab12Cd"
 SESSION_TOKEN="local-session-token"
 PRICE_EVENT='{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000"}'
+SIGNAL_EVENT='{"symbol":"MSFT","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"330.10","indicators":{"rsi":45.2}}'
 
 WORK=""
 PIDS=()
@@ -28,10 +38,13 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 main() {
-    case "$FUNCTION" in
-        PriceCacheHandler|RuntimeEcho) ;;
-        *) die "unknown function '$FUNCTION' (choose PriceCacheHandler or RuntimeEcho)" ;;
-    esac
+    local function
+    for function in "${FUNCTIONS[@]}"; do
+        case "$function" in
+            PriceCacheHandler|SignalHandler|RuntimeEcho) ;;
+            *) die "unknown function '$function' (choose PriceCacheHandler, SignalHandler or RuntimeEcho)" ;;
+        esac
+    done
     [ "$(id -u)" -eq 0 ] || die "run as root: the test needs chroot and a /proc mount"
     local tool
     for tool in redis-server redis-cli openssl python3 unzip chroot; do
@@ -41,16 +54,29 @@ main() {
     WORK=$(mktemp -d /tmp/test-package.XXXXXX)
     trap cleanup EXIT
 
-    "$REPO_ROOT/scripts/package.sh" "$FUNCTION"
-    check_refuses_host_linked_binary
+    "$REPO_ROOT/scripts/package.sh" "${FUNCTIONS[@]}"
+    check_refuses_host_linked_binary "${FUNCTIONS[0]}"
     make_certificates "$WORK/tls"
-    make_chroot "$WORK/root" "$REPO_ROOT/dist/$FUNCTION.zip" "$WORK/tls/ca.crt"
     openssl rand -hex 24 > "$WORK/auth-token"
     start_tls_redis "$WORK/redis"
     start_secrets_extension
-    printf '%s' "$PRICE_EVENT" > "$WORK/event.json"
-    run_bootstrap_until_answered "$WORK/event.json"
+    for function in "${FUNCTIONS[@]}"; do test_function "$function"; done
+}
+
+# test_function NAME: a fresh chroot with NAME's zip, one event through it, the result checked.
+test_function() {
+    FUNCTION=$1
+    RUN="$WORK/$FUNCTION"
+    mkdir -p "$RUN"
+    make_chroot "$RUN/root" "$REPO_ROOT/dist/$FUNCTION.zip" "$WORK/tls/ca.crt"
+    if [ "$FUNCTION" = SignalHandler ]; then
+        printf '%s' "$SIGNAL_EVENT" > "$RUN/event.json"
+    else
+        printf '%s' "$PRICE_EVENT" > "$RUN/event.json"
+    fi
+    run_bootstrap_until_answered "$RUN/event.json"
     verify_"$FUNCTION"
+    umount "$RUN/root/proc"
     log "PASS: $FUNCTION.zip ran outside the build environment"
 }
 
@@ -58,7 +84,7 @@ main() {
 # libcurl and OpenSSL) has to be refused, with the culprits named.
 check_refuses_host_linked_binary() {
     local host_linked report
-    host_linked="$(swift build -c release --static-swift-stdlib --scratch-path "$REPO_ROOT/.build-lambda" --show-bin-path)/$FUNCTION"
+    host_linked="$(swift build -c release --static-swift-stdlib --scratch-path "$REPO_ROOT/.build-lambda" --show-bin-path)/$1"
     if report=$(bash -c '. "$1/scripts/lib/versions.sh"; . "$1/scripts/lib/glibc-check.sh"; check_glibc_compat "$2"' _ "$REPO_ROOT" "$host_linked" 2>&1); then
         die "the glibc check accepted $host_linked, which needs glibc 2.34+"
     fi
@@ -71,8 +97,12 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "$WORK" ]; then
-        mountpoint -q "$WORK/root/proc" && umount "$WORK/root/proc"
-        rm -rf "$WORK"
+        local proc
+        for proc in "$WORK"/*/root/proc; do
+            if mountpoint -q "$proc"; then umount "$proc"; fi
+        done
+        # Never delete through a /proc that is still mounted.
+        if ! grep -q " $WORK/" /proc/mounts; then rm -rf "$WORK"; fi
     fi
 }
 
@@ -171,15 +201,15 @@ wait_for_file() {
 # run_bootstrap_until_answered EVENT_FILE: the bootstrap, in the chroot, with only the variables
 # Lambda sets plus the function's own configuration, until the Runtime API has its answer.
 run_bootstrap_until_answered() {
-    mkdir -p "$WORK/answers"
-    python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$WORK/runtime-api.port" \
-        --output-dir "$WORK/answers" --timeout 60 "$@" &
+    mkdir -p "$RUN/answers"
+    python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$RUN/runtime-api.port" \
+        --output-dir "$RUN/answers" --timeout 60 "$@" &
     local api_pid=$!
     PIDS+=($api_pid)
-    wait_for_file "$WORK/runtime-api.port"
+    wait_for_file "$RUN/runtime-api.port"
 
     env -i \
-        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$WORK/runtime-api.port")" \
+        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$RUN/runtime-api.port")" \
         AWS_LAMBDA_FUNCTION_NAME="$FUNCTION" AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 \
         AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/$FUNCTION" AWS_LAMBDA_LOG_STREAM_NAME=local \
@@ -187,36 +217,61 @@ run_bootstrap_until_answered() {
         PATH=/usr/local/bin:/usr/bin:/bin \
         PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$(cat "$WORK/extension.port")" \
         REDIS_ENDPOINT=localhost REDIS_PORT="$REDIS_PORT" REDIS_SSL=true \
-        REDIS_AUTH_SECRET_ARN="$SECRET_ARN" \
-        "$(command -v chroot)" "$WORK/root" /var/task/bootstrap > "$WORK/bootstrap.log" 2>&1 &
+        "$(token_variable)" \
+        "$(command -v chroot)" "$RUN/root" /var/task/bootstrap > "$RUN/bootstrap.log" 2>&1 &
     local bootstrap_pid=$!
     PIDS+=($bootstrap_pid)
 
     if ! wait "$api_pid"; then
         printf -- '--- bootstrap output ---\n' >&2
-        cat "$WORK/bootstrap.log" >&2
+        cat "$RUN/bootstrap.log" >&2
         die "the bootstrap did not answer the event (see its output above)"
     fi
     kill "$bootstrap_pid" 2>/dev/null || true
+    wait "$bootstrap_pid" 2>/dev/null || true
+}
+
+# The variable that hands the function its Redis AUTH token: the secret's id (the deployed
+# configuration) or the token itself.
+token_variable() {
+    if [ "$TOKEN_SOURCE" = secret ]; then
+        printf 'REDIS_AUTH_SECRET_ARN=%s' "$SECRET_ARN"
+    else
+        printf 'REDIS_AUTH_TOKEN=%s' "$(cat "$WORK/auth-token")"
+    fi
 }
 
 verify_RuntimeEcho() {
-    [ -f "$WORK/answers/0.response" ] || die "RuntimeEcho answered with an error: $(cat "$WORK/answers/0.error" 2>/dev/null)"
-    cmp -s "$WORK/answers/0.response" "$WORK/event.json" || die "RuntimeEcho's answer differs from its event"
+    expect_answer
+    cmp -s "$RUN/answers/0.response" "$RUN/event.json" || die "RuntimeEcho's answer differs from its event"
     log "RuntimeEcho echoed the event"
 }
 
 verify_PriceCacheHandler() {
-    if [ ! -f "$WORK/answers/0.response" ]; then
-        cat "$WORK/bootstrap.log" >&2
-        die "PriceCacheHandler answered with $(cat "$WORK/answers/0.error-type" 2>/dev/null): $(cat "$WORK/answers/0.error" 2>/dev/null)"
-    fi
+    expect_answer
     local close ttl
     close=$(redis_cli HGET price:AAPL close)
     ttl=$(redis_cli TTL price:AAPL)
-    [ "$close" = "205.50" ] || die "price:AAPL close is '$close', expected 205.50 (answer: $(cat "$WORK/answers/0.response"))"
+    [ "$close" = "205.50" ] || die "price:AAPL close is '$close', expected 205.50 (answer: $(cat "$RUN/answers/0.response"))"
     [ "$ttl" -gt 0 ] 2>/dev/null || die "price:AAPL has no TTL (TTL answered '$ttl')"
-    log "price:AAPL written through TLS with the token from the secrets extension (close $close, TTL $ttl s)"
+    log "price:AAPL written through TLS with the token from the $([ "$TOKEN_SOURCE" = secret ] && echo "secrets extension" || echo environment) (close $close, TTL $ttl s)"
+}
+
+verify_SignalHandler() {
+    expect_answer
+    local stored ttl
+    stored=$(redis_cli GET signal:MSFT:momentum)
+    ttl=$(redis_cli TTL signal:MSFT:momentum)
+    grep -q '"buy"' <<< "$stored" || die "signal:MSFT:momentum is '$stored', expected the buy signal (answer: $(cat "$RUN/answers/0.response"))"
+    [ "$ttl" -gt 0 ] 2>/dev/null || die "signal:MSFT:momentum has no TTL (TTL answered '$ttl')"
+    log "signal:MSFT:momentum written through TLS (TTL $ttl s)"
+}
+
+# expect_answer: the function answered (not /error); its output and error otherwise.
+expect_answer() {
+    [ -f "$RUN/answers/0.response" ] && return 0
+    cat "$RUN/bootstrap.log" >&2
+    die "$FUNCTION answered with $(cat "$RUN/answers/0.error-type" 2>/dev/null): $(cat "$RUN/answers/0.error" 2>/dev/null)"
 }
 
 main "$@"

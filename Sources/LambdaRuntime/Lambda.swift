@@ -26,7 +26,7 @@ public enum Lambda {
         case .lambda(let address):
             return RuntimeLoop.start(address: address, logger: logger, initialize: initialize)
         case .events(let files):
-            return LocalInvocation.invokeEvents(files: files, logger: logger, initialize: initialize)
+            return LocalInvocation.invokeEvents(files: files, name: name, logger: logger, initialize: initialize)
         case .serve(let port):
             return LocalInvocation.serve(port: port, name: name, logger: logger, initialize: initialize)
         case .help:

@@ -44,8 +44,8 @@ public struct CodableHandlerAdapter<Handler: CodableLambdaHandler>: LambdaHandle
     }
 }
 
-/// A short, value-free account of a coding failure: the path and the reason, never the data
-/// (an event may carry anything, secrets included).
+/// A short account of a coding failure: the coding path and the decoder's reason, never the
+/// decoded values (an event may carry anything, secrets included).
 struct CodingFailureDescription: CustomStringConvertible {
     let description: String
 

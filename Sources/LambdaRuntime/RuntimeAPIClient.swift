@@ -54,6 +54,32 @@ enum RuntimeAPI {
     }
 }
 
+extension RuntimeAPI {
+    /// The inverse of `pathComponent`, for the local Runtime API; nil for a malformed escape.
+    static func requestID(fromPathComponent component: Substring) -> String? {
+        var decoded: [UInt8] = []
+        var bytes = component.utf8.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == UInt8(ascii: "%") else {
+                decoded.append(byte)
+                continue
+            }
+            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else { return nil }
+            decoded.append(high << 4 | low)
+        }
+        return String(validating: decoded, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}
+
 /// How one exchange with the Runtime API ended.
 enum RuntimeAPIReply: Equatable {
     /// A complete HTTP response with this status.
@@ -117,10 +143,15 @@ final class RuntimeAPIClient {
     private var errorHeaders: [String: UnsafeMutablePointer<curl_slist>] = [:]
     private let exchange = Exchange()
     private let errorText: UnsafeMutablePointer<CChar>
+    /// Stands in for an empty body: given no pointer at all, libcurl would read the body from its
+    /// read callback, which defaults to stdin.
+    private let emptyBody: UnsafeMutablePointer<UInt8>
 
     /// `address` is `AWS_LAMBDA_RUNTIME_API`: `host:port`, no scheme. No network I/O happens here.
     init(address: String) throws(RuntimeError) {
-        guard curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK, let handle = curl_easy_init() else {
+        // The Runtime API is plain HTTP on loopback: no TLS to set up, which spares the cold start
+        // OpenSSL's initialisation (configuration files, several MB of resident memory).
+        guard curl_global_init(Int(CURL_GLOBAL_NOTHING)) == CURLE_OK, let handle = curl_easy_init() else {
             throw .clientSetupFailed("libcurl could not be initialised")
         }
         guard let list = RuntimeAPIClient.headerList([RuntimeAPI.responseContentType, RuntimeAPI.noExpectation]) else {
@@ -134,6 +165,8 @@ final class RuntimeAPIClient {
         self.initErrorURL = baseURL + RuntimeAPI.initErrorPath
         self.errorText = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorText.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        self.emptyBody = .allocate(capacity: 1)
+        emptyBody.initialize(to: 0)
         configureConnection()
     }
 
@@ -142,6 +175,7 @@ final class RuntimeAPIClient {
         curl_slist_free_all(postHeaders)
         for list in errorHeaders.values { curl_slist_free_all(list) }
         errorText.deallocate()
+        emptyBody.deallocate()
     }
 
     /// Options that hold for every request; set once, never reset (a reset would also be harmless
@@ -224,7 +258,8 @@ final class RuntimeAPIClient {
         return body.withUnsafeBytes { bytes in
             // libcurl reads the body from this pointer during `perform` only; it stays valid until then.
             _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
-            _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+            let fields = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? UnsafeMutableRawPointer(emptyBody)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, fields)
             let reply = perform()
             _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
             return reply

@@ -30,7 +30,8 @@ import Glibc
         #expect(secret == Self.secretValue)
         let request = try #require(server.requests.first)
         let encodedARN = "arn%3Aaws%3Asecretsmanager%3Aeu-west-1%3A123456789012%3Asecret%3Aprices%2Fredis-auth-AbC123"
-        #expect(request.requestLine == "GET /secretsmanager/get?secretId=\(encodedARN) HTTP/1.1")
+        #expect(request.method == "GET")
+        #expect(request.target == "/secretsmanager/get?secretId=\(encodedARN)")
         #expect(request.header("x-aws-parameters-secrets-token") == Self.sessionToken)
     }
 
@@ -153,149 +154,82 @@ import Glibc
     }
 }
 
-/// A one-request-per-connection HTTP/1.1 server standing in for the extension. It listens on the
-/// same port on 127.0.0.1 and on ::1 (when the machine has IPv6), because the client asks for
-/// `localhost` and libcurl tries ::1 first: a stranger on ::1 must never answer in its place.
-/// `answer` returns (status, body), or nil to accept the request and never answer.
-final class ExtensionStandIn: @unchecked Sendable {
-    struct Request {
-        let requestLine: String
-        let headers: [(name: String, value: String)]
-        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
-    }
-
+/// The extension's stand-in: the runtime's `LoopbackHTTPServer` on 127.0.0.1 answering as scripted
+/// (`answer` returns (status, body), or nil to hold the request unanswered until `stop`).
+///
+/// The client asks for `localhost`, which libcurl tries on ::1 first: the same port is also bound
+/// on ::1, without listening, so that a connection there is refused at once (and libcurl moves on
+/// to 127.0.0.1) and no other process can listen on that port number meanwhile.
+final class ExtensionStandIn: Sendable {
     let port: UInt16
-    private let listeners: [Int32]
-    private let answer: @Sendable (Request) -> (Int, String)?
-    private let lock = NSLock()
-    private var recorded: [Request] = []
-    private var held: [Int32] = []
+    private let server: LoopbackHTTPServer
+    private let ipv6Reservation: Int32?
+    private let recorded = LockedState<[HTTPRequest]>([])
+    private let stopped = DispatchSemaphore(value: 0)
 
-    var requests: [Request] { lock.withLock { recorded } }
+    var requests: [HTTPRequest] { recorded.withLock { $0 } }
 
-    init(port: UInt16 = 0, answer: @escaping @Sendable (Request) -> (Int, String)?) throws {
-        self.answer = answer
-        (listeners, self.port) = try Self.listenOnLoopback(port: port)
-        Thread { [self] in acceptLoop() }.start()
-    }
-
-    func stop() {
-        lock.withLock {
-            for listener in listeners { shutdown(listener, Int32(SHUT_RDWR)) }
-            held.forEach { close($0) }
+    init(port: UInt16 = 0, answer: @escaping @Sendable (HTTPRequest) -> (Int, String)?) throws {
+        let recorded = self.recorded, stopped = self.stopped
+        let responder: LoopbackHTTPServer.Responder = { request in
+            recorded.withLock { $0.append(request) }
+            guard let (status, body) = answer(request) else {
+                stopped.wait()
+                stopped.signal()  // wake the next held request too
+                return HTTPResponse(status: 503)
+            }
+            return .json(status, Array(body.utf8))
         }
-    }
-
-    /// A port nothing listens on (bound on both loopback addresses, then released).
-    static func unusedPort() throws -> UInt16 {
-        let (sockets, port) = try listenOnLoopback(port: 0)
-        sockets.forEach { close($0) }
-        return port
-    }
-
-    private static func listenOnLoopback(port: UInt16) throws -> ([Int32], UInt16) {
-        for _ in 0..<50 {
-            let ipv4 = try listen(family: AF_INET, port: port)
-            let ipv4Port = try boundPort(ipv4)
-            let ipv6 = try? listen(family: AF_INET6, port: ipv4Port)
-            if let ipv6 { return ([ipv4, ipv6], ipv4Port) }
-            close(ipv4)
-            // No IPv6 on this machine: 127.0.0.1 alone is then what `localhost` reaches.
-            if errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT { return ([try listen(family: AF_INET, port: ipv4Port)], ipv4Port) }
-            if port != 0 { break }  // a fixed port that is taken on ::1: give up
+        for _ in 0..<20 {
+            let server = try LoopbackHTTPServer(port: port, maximumBodySize: 64 * 1024, responder: responder)
+            switch Self.reserveOnIPv6Loopback(server.port) {
+            case .reserved(let socket):
+                (self.server, self.port, self.ipv6Reservation) = (server, server.port, socket)
+                return
+            case .noIPv6:
+                (self.server, self.port, self.ipv6Reservation) = (server, server.port, nil)
+                return
+            case .taken:
+                server.stop()
+                if port != 0 { throw POSIXError(.EADDRINUSE) }
+            }
         }
         throw POSIXError(.EADDRINUSE)
     }
 
-    private static func listen(family: Int32, port: UInt16) throws -> Int32 {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EAFNOSUPPORT) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var result: Int32
-        if family == AF_INET {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        } else {
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
-            address.sin6_addr = in6addr_loopback
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        }
-        guard result == 0, Glibc.listen(fd, 16) == 0 else {
-            let failure = errno
-            close(fd)
-            errno = failure
-            throw POSIXError(.EADDRINUSE)
-        }
-        return fd
+    func stop() {
+        stopped.signal()
+        server.stop()
+        if let ipv6Reservation { close(ipv6Reservation) }
     }
 
-    private static func boundPort(_ fd: Int32) throws -> UInt16 {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return UInt16(bigEndian: address.sin_port)
+    /// A port nothing listens on.
+    static func unusedPort() throws -> UInt16 {
+        let probe = try ExtensionStandIn { _ in nil }
+        probe.stop()
+        return probe.port
     }
 
-    private func acceptLoop() {
-        var pollSet = listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        while poll(&pollSet, nfds_t(pollSet.count), -1) > 0 {
-            for entry in pollSet where entry.revents != 0 {
-                let connection = accept(entry.fd, nil, nil)
-                guard connection >= 0 else {  // shut down by stop()
-                    listeners.forEach { close($0) }
-                    return
-                }
-                serve(connection)
-            }
-        }
+    private enum IPv6Reservation {
+        case reserved(Int32)
+        case taken
+        case noIPv6
     }
 
-    private func serve(_ connection: Int32) {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !received.ends(with: Array("\r\n\r\n".utf8)) {
-            let count = read(connection, &buffer, buffer.count)
-            guard count > 0 else { close(connection); return }
-            received.append(contentsOf: buffer[0..<count])
+    /// Binds [::1]:port without listening.
+    private static func reserveOnIPv6Loopback(_ port: UInt16) -> IPv6Reservation {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return .noIPv6 }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        address.sin6_addr = in6addr_loopback
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
         }
-        let lines = String(decoding: received, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-        }
-        let request = Request(requestLine: lines.first ?? "", headers: headers)
-        lock.withLock { recorded.append(request) }
-
-        guard let (status, body) = answer(request) else {
-            lock.withLock { held.append(connection) }
-            return
-        }
-        let bodyBytes = Array(body.utf8)
-        let head = "HTTP/1.1 \(status) Status\r\nContent-Type: application/json\r\nContent-Length: \(bodyBytes.count)\r\nConnection: close\r\n\r\n"
-        let reply = Array(head.utf8) + bodyBytes
-        var sent = 0
-        while sent < reply.count {
-            let count = reply[sent...].withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            sent += count
-        }
-        close(connection)
+        if bound == 0 { return .reserved(fd) }
+        let failure = errno
+        close(fd)
+        return failure == EADDRINUSE ? .taken : .noIPv6
     }
-}
-
-private extension Array where Element == UInt8 {
-    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

@@ -96,19 +96,16 @@ import Testing
         #expect(error?.kind == .server(code: "ERR"))
     }
 
-    @Test func concurrentCommandsFromManyThreadsShareThePool() async throws {
+    @Test func concurrentCommandsFromManyThreadsShareThePool() {
         let client = client
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<8 {
-                group.addTask {
-                    for round in 0..<50 {
-                        let key = "k\(worker)"
-                        try client.command(RedisCommand("SET", key, String(round)))
-                        #expect(try client.command(RedisCommand("GET", key)) == .bulk(String(round)))
-                    }
+        onThreads(8) { worker in
+            for round in 0..<50 {
+                let key = "k\(worker)"
+                #expect(throws: Never.self) {
+                    try client.command(RedisCommand("SET", key, String(round)))
+                    #expect(try client.command(RedisCommand("GET", key)) == .bulk(String(round)))
                 }
             }
-            try await group.waitForAll()
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// A throw-away certificate authority and a server certificate it signed, made with `openssl` in
 /// a temporary folder: enough for a TLS-only `redis-server` and a client that verifies it.
-public struct TLSCertificates: Sendable {
+/// The folder (keys included) is deleted when the last reference goes away.
+public final class TLSCertificates: Sendable {
     public let directory: String
     public let caCertificatePath: String
     public let serverCertificatePath: String
@@ -14,15 +15,21 @@ public struct TLSCertificates: Sendable {
     /// P-256 keys: generated in milliseconds, unlike RSA.
     public static func make(names: [String] = ["localhost", "127.0.0.1"]) throws -> TLSCertificates {
         let directory = try TemporaryDirectory.make(prefix: "redis-tls")
-        let certificates = TLSCertificates(
-            directory: directory,
-            caCertificatePath: directory + "/ca.crt",
-            serverCertificatePath: directory + "/server.crt",
-            serverKeyPath: directory + "/server.key",
-            names: names
-        )
+        let certificates = TLSCertificates(directory: directory, names: names)
         try certificates.generate()
         return certificates
+    }
+
+    private init(directory: String, names: [String]) {
+        self.directory = directory
+        self.caCertificatePath = directory + "/ca.crt"
+        self.serverCertificatePath = directory + "/server.crt"
+        self.serverKeyPath = directory + "/server.key"
+        self.names = names
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func generate() throws {
@@ -49,11 +56,6 @@ public struct TLSCertificates: Sendable {
             "x509", "-req", "-in", request, "-CA", caCertificatePath, "-CAkey", caKey, "-CAcreateserial",
             "-out", serverCertificatePath, "-days", "2", "-extfile", extensions,
         ])
-    }
-
-    /// Deletes the folder (keys included).
-    public func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func isIPAddress(_ text: String) -> Bool {

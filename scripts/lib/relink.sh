@@ -57,7 +57,7 @@ required_libraries() {
         "$SWIFT_BIN_DIR/swift-autolink-extract" "$@" -o - || die "swift-autolink-extract failed"
         awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^-l/) print $i }' "$SWIFT_STATIC_DIR/static-stdlib-args.lnk"
         # The Swift runtime and libstdc++ need an unwinder (backtraces, C++ exceptions).
-        echo -lgcc_s
+        echo -lunwind
     } | awk '!seen[$0]++'
 }
 
@@ -70,12 +70,17 @@ library_argument() {
         c|m|pthread|dl|rt|util) echo "-l$name" ;;
         # zig links its own static LLVM libunwind for -lunwind; GCC's libgcc_eh.a would need
         # _dl_find_object (glibc 2.35) and libgcc_s.so is not part of glibc.
-        gcc_s) echo -lunwind ;;
+        unwind) echo -lunwind ;;
         # libcurl.a records no dependencies of its own: add the archives it was configured with.
         curl) printf '%s\n' "$STATIC_CURL_PREFIX/lib/libcurl.a" "$DEBIAN_LIB_DIR"/lib{ssl,crypto,z}.a ;;
         ssl|crypto|z) echo "$DEBIAN_LIB_DIR/lib$name.a" ;;
         # zig would map -lstdc++ to its own libc++; the Swift runtime was built against libstdc++.
-        stdc++) gcc -print-file-name=libstdc++.a ;;
+        stdc++)
+            local archive
+            archive=$(gcc -print-file-name=libstdc++.a)
+            [ -f "$archive" ] || die "GCC's libstdc++.a not found (install libstdc++-12-dev)"
+            echo "$archive"
+            ;;
         *)
             [ -f "$SWIFT_STATIC_DIR/lib$name.a" ] || die "no static archive for -l$name: teach library_argument in scripts/lib/relink.sh where it comes from"
             echo "$SWIFT_STATIC_DIR/lib$name.a"

@@ -8,11 +8,11 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the build needs: static OpenSSL/zlib archives and headers, autotools to
 # regenerate curl's configure after Debian's patches, dpkg-source to unpack the source package,
-# zip/unzip, binutils for the glibc checks. Installed only when one is missing, so a second run
+# GCC's libstdc++.a (the Swift runtime's C++ library), zip/unzip, binutils for the glibc checks. Installed only when one is missing, so a second run
 # never touches apt.
 ensure_debian_packages() {
     local wanted=(libssl-dev zlib1g-dev libcurl4-openssl-dev autoconf automake libtool make
-                  dpkg-dev zip unzip binutils python3-venv)
+                  dpkg-dev gcc libstdc++-12-dev zip unzip binutils python3-venv)
     local missing=()
     local package
     for package in "${wanted[@]}"; do

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import LambdaRuntime
+
+/// The loop over libcurl against a real HTTP Runtime API on loopback.
+@Suite struct RuntimeLoopTests {
+    @Test func nextThenResponse() async throws {
+        let server = try RuntimeAPIServer(script: [.event(#"{"a":1}"#, requestID: "req-1"), .event("2"), .event("3")])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event + Array(" echoed".utf8) }
+        #expect(status == 1, "the script ends with 403, which ends the loop")
+        let requests = server.requests
+        #expect(requests.prefix(3).map { "\($0.method) \($0.target)" } == [
+            "GET /2018-06-01/runtime/invocation/next",
+            "POST /2018-06-01/runtime/invocation/req-1/response",
+            "GET /2018-06-01/runtime/invocation/next",
+        ])
+        #expect(requests.count == 7, "three invocations, then the /next that ends the script")
+        #expect(server.connectionCount == 1, "one easy handle, one kept-alive connection")
+        let response = requests[1]
+        #expect(response.bodyText == #"{"a":1} echoed"#)
+        #expect(response.header("Content-Type") == "application/json")
+        #expect(response.header("Content-Length") == "14")
+        #expect(response.header("Expect") == nil)
+        #expect(requests.allSatisfy { $0.header("User-Agent") == "swift-lambda-runtime/1.0" })
+        #expect(requests[0].header("Proxy-Connection") == nil)
+    }
+
+    @Test func errorWithTypeHeaderAndBody() async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}", requestID: "req-2")])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { _, _ throws(FunctionError) in
+            throw FunctionError(type: "Function.InvalidEvent", message: "symbol \"X\" is unknown")
+        }
+        let posted = try #require(server.requests(endingWith: "/req-2/error").first)
+        #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Function.InvalidEvent")
+        #expect(posted.header("Content-Type") == "application/json")
+        #expect(posted.bodyText == #"{"errorMessage":"symbol \"X\" is unknown","errorType":"Function.InvalidEvent","stackTrace":[]}"#)
+        #expect(server.requests(endingWith: "/response").isEmpty)
+    }
+
+    @Test func initErrorIsPostedThenTheLoopExits() async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}")])
+        defer { server.stop() }
+        let status = await runLoop(against: server.address) { () throws(FunctionError) -> ClosureHandler in
+            throw FunctionError(type: "Function.RedisUnavailable", message: "cannot reach redis")
+        }
+        #expect(status != 0)
+        let requests = server.requests
+        #expect(requests.map(\.target) == ["/2018-06-01/runtime/init/error"])
+        #expect(requests.first?.header("Lambda-Runtime-Function-Error-Type") == "Function.RedisUnavailable")
+        #expect(requests.first?.bodyText == #"{"errorMessage":"cannot reach redis","errorType":"Function.RedisUnavailable","stackTrace":[]}"#)
+    }
+
+    @Test func rejectedAndTooLargeResponsesAreLoggedAndTheLoopGoesOn() async throws {
+        let server = try RuntimeAPIServer(script: [
+            .event("1", requestID: "stale", completionStatus: 400),
+            .event("2", requestID: "large", completionStatus: 413),
+            .event("3", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { event, _ in event }
+        #expect(server.requests.map(\.target).filter { $0.hasSuffix("/response") } == [
+            "/2018-06-01/runtime/invocation/stale/response",
+            "/2018-06-01/runtime/invocation/large/response",
+            "/2018-06-01/runtime/invocation/fine/response",
+        ])
+        #expect(server.requests(endingWith: "/error").isEmpty, "413 means Lambda already failed the invocation")
+    }
+
+    @Test(arguments: [403, 500, 503])
+    func forbiddenOrServerErrorOnNextExitsAtOnce(status: Int) async throws {
+        let server = try RuntimeAPIServer(script: [.init(status: status), .event("never")])
+        defer { server.stop() }
+        let handled = Observations<Int>()
+        let exitStatus = await runLoop(against: server) { event, _ in handled.append(1); return event }
+        #expect(exitStatus != 0)
+        #expect(server.requests.count == 1, "no retry after \(status)")
+        #expect(handled.all.isEmpty)
+    }
+
+    @Test func serverErrorOnResponseExitsAtOnce() async throws {
+        let server = try RuntimeAPIServer(script: [.event("1", requestID: "a", completionStatus: 500), .event("2")])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status != 0)
+        #expect(server.requests.map(\.method) == ["GET", "POST"])
+    }
+
+    @Test func missingRequestIDIsARuntimeFaultNotACrash() async throws {
+        let server = try RuntimeAPIServer(script: [.init(status: 200, headers: [HTTPHeader("Lambda-Runtime-Deadline-Ms", "1")], body: Array("{}".utf8))])
+        defer { server.stop() }
+        let handled = Observations<Int>()
+        let status = await runLoop(against: server) { event, _ in handled.append(1); return event }
+        #expect(status != 0)
+        #expect(handled.all.isEmpty)
+        #expect(server.requests.map(\.method) == ["GET"])
+    }
+
+    @Test func traceVariableIsSetThenUnset() async throws {
+        let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        let server = try RuntimeAPIServer(script: [.event("1", traceID: trace), .event("2")])
+        defer { server.stop() }
+        let seen = Observations<[String?]>()
+        _ = await runLoop(against: server) { event, context in
+            seen.append([ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"], context.traceID])
+            return event
+        }
+        #expect(seen.all == [[trace, trace], [nil, nil]])
+    }
+
+    @Test func contextCarriesDeadlineRemainingTimeAndHeaders() async throws {
+        let server = try RuntimeAPIServer(script: [.event(
+            Array("{}".utf8), requestID: "ctx", timeout: .seconds(5),
+            extraHeaders: [
+                HTTPHeader("Lambda-Runtime-Client-Context", #"{"custom":{}}"#),
+                HTTPHeader("Lambda-Runtime-Cognito-Identity", #"{"cognitoIdentityId":"c"}"#),
+                HTTPHeader("Lambda-Runtime-Aws-Tenant-Id", "tenant-1"),
+            ]
+        )])
+        defer { server.stop() }
+        let seen = Observations<LambdaContext>()
+        let remaining = Observations<Duration>()
+        _ = await runLoop(against: server) { event, context in
+            seen.append(context)
+            remaining.append(context.remainingTime)
+            return event
+        }
+        let context = try #require(seen.all.first)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(abs(context.deadline.millisecondsSinceEpoch - (now + 5000)) < 2000)
+        let left = try #require(remaining.all.first)
+        #expect(left > .seconds(3) && left <= .seconds(5))
+        #expect(context.requestID == "ctx")
+        #expect(context.invokedFunctionARN == "arn:aws:lambda:eu-west-1:123456789012:function:test")
+        #expect(context.clientContext == #"{"custom":{}}"#)
+        #expect(context.cognitoIdentity == #"{"cognitoIdentityId":"c"}"#)
+        #expect(context.tenantID == "tenant-1")
+        #expect(context.logger.requestID == "ctx")
+    }
+
+    @Test func aNextThatAnswersAfterSevenSecondsStillSucceeds() async throws {
+        let server = try RuntimeAPIServer(script: [.event(Array("slow".utf8), requestID: "slow", delay: .seconds(7))])
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        _ = await runLoop(against: server) { event, _ in event }
+        #expect(ContinuousClock.now - started >= .seconds(7))
+        #expect(server.requests(endingWith: "/slow/response").first?.bodyText == "slow")
+    }
+
+    @Test func oneMegabyteEventAndFiveMegabyteResponseRoundTrip() async throws {
+        let event = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let server = try RuntimeAPIServer(script: [.event(event, requestID: "big")])
+        defer { server.stop() }
+        let sizes = Observations<Int>()
+        _ = await runLoop(against: server) { received, _ throws(FunctionError) in
+            guard received == event else { throw FunctionError(type: "Function.Corrupted", message: "event changed") }
+            sizes.append(received.count)
+            return Array(repeating: received, count: 5).flatMap { $0 }
+        }
+        #expect(sizes.all == [1 << 20])
+        let response = try #require(server.requests(endingWith: "/big/response").first)
+        #expect(response.body.count == 5 << 20)
+        #expect(response.body == Array(repeating: event, count: 5).flatMap { $0 })
+    }
+
+    @Test func connectionFailuresOnNextAreRetriedThenTheLoopExits() async throws {
+        let server = try RuntimeAPIServer(script: [])
+        let address = server.address
+        server.stop()
+        try await Task.sleep(for: .milliseconds(50))
+        let started = ContinuousClock.now
+        let status = await runLoop(against: address) { ClosureHandler { event, _ in event } }
+        #expect(status != 0)
+        // Three retries after 100, 200 and 400 ms.
+        #expect(ContinuousClock.now - started >= .milliseconds(700))
+    }
+}
+
+@Suite struct EmptyBodyTests {
+    /// libcurl reads a POST body from its read callback (stdin by default) when given no pointer:
+    /// an empty answer must still be an empty body, at once.
+    @Test func anEmptyResponseIsPostedAsAnEmptyBody() async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}", requestID: "empty"), .event("{}", requestID: "after")])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { _, _ in [] }
+        #expect(server.requests(endingWith: "/empty/response").first?.body == [])
+        #expect(server.requests(endingWith: "/empty/response").first?.header("Content-Length") == "0")
+        #expect(server.requests(endingWith: "/after/response").count == 1)
+    }
+}
