@@ -1,17 +1,19 @@
 import Foundation
+import LambdaRuntime
 import TestSupport
 
 /// The real PriceCacheHandler binary running as a Lambda would run it: its own process, talking to
 /// a Runtime API over loopback, configured only through the environment.
 struct FunctionProcess {
-    let api: ScriptedRuntimeAPI
-    let process: ChildProcess
+    let api = ScriptedRuntimeAPI()
+    let server: LoopbackHTTPServer
+    let process: SpawnedProcess
 
     /// Starts the function against `redisPort`; `environment` adds or overrides variables.
     init(redisPort: Int, environment overrides: [String: String] = [:]) throws {
-        api = try ScriptedRuntimeAPI()
+        server = try LoopbackHTTPServer(maximumBodySize: 16 * 1024 * 1024) { [api] in api.respond(to: $0) }
         var environment = [
-            "AWS_LAMBDA_RUNTIME_API": api.address,
+            "AWS_LAMBDA_RUNTIME_API": server.address,
             "AWS_LAMBDA_FUNCTION_NAME": "PriceCacheHandler",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -26,7 +28,7 @@ struct FunctionProcess {
             environment[name] = ProcessInfo.processInfo.environment[name]
         }
         environment.merge(overrides) { _, override in override }
-        process = try ChildProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: environment)
+        process = try SpawnedProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: environment)
     }
 
     /// Set by scripts/test-sanitizers.sh: the binary runs instrumented.
@@ -35,6 +37,7 @@ struct FunctionProcess {
     func stop() {
         process.kill()
         api.stop()
+        server.stop()
     }
 
     /// What a failed expectation shows: the function's own output, the first thing to read.

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// How a child process ended.
-public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
+public enum SpawnedProcessExit: Sendable, Equatable, CustomStringConvertible {
     case exited(code: Int32)
     case signaled(Int32)
 
@@ -18,7 +18,7 @@ public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct ChildProcessError: Error, CustomStringConvertible {
+public struct SpawnError: Error, CustomStringConvertible {
     public let description: String
 }
 
@@ -28,20 +28,33 @@ public struct ChildProcessError: Error, CustomStringConvertible {
 /// The child never inherits the test process's other descriptors (servers' listening sockets would
 /// otherwise stay open in it and skew descriptor counts). Killed and reaped on deinit at the latest,
 /// so a failing test leaves no process behind.
-public final class ChildProcess: Sendable {
+public final class SpawnedProcess: Sendable {
     public let pid: pid_t
     public let executable: String
     /// Everything the child wrote to stdout and stderr, in order.
     public let outputPath: String
-    private let exitStatus = Mutex<ChildExit?>(nil)
+    private let exitStatus = Mutex<SpawnedProcessExit?>(nil)
 
     public init(executable: String, arguments: [String] = [], environment: [String: String]) throws {
         guard access(executable, X_OK) == 0 else {
-            throw ChildProcessError(description: "\(executable) is not an executable file")
+            throw SpawnError(description: "\(executable) is not an executable file")
         }
         self.executable = executable
         outputPath = FileManager.default.temporaryDirectory
             .appendingPathComponent("child-\(UUID().uuidString).log").path
+
+        // A clean signal state: the test runner's threads block some signals (SIGTERM among them),
+        // and a spawned child inherits the spawning thread's mask unless told otherwise.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
@@ -58,9 +71,9 @@ public final class ChildProcess: Sendable {
             envp.forEach { free($0) }
         }
         var childPID: pid_t = 0
-        let result = posix_spawn(&childPID, executable, &fileActions, nil, argv, envp)
+        let result = posix_spawn(&childPID, executable, &fileActions, &attributes, argv, envp)
         guard result == 0 else {
-            throw ChildProcessError(description: "posix_spawn \(executable): \(String(cString: strerror(result)))")
+            throw SpawnError(description: "posix_spawn \(executable): \(String(cString: strerror(result)))")
         }
         pid = childPID
     }
@@ -71,7 +84,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// The exit, if the child has ended (reaps it).
-    public var exit: ChildExit? {
+    public var exit: SpawnedProcessExit? {
         exitStatus.withLock { status in
             if status == nil { status = Self.reap(pid, blocking: false) }
             return status
@@ -81,7 +94,7 @@ public final class ChildProcess: Sendable {
     public var isRunning: Bool { exit == nil }
 
     /// Waits up to `timeout` for the child to end; nil if it is still running.
-    public func waitForExit(timeout: Duration) -> ChildExit? {
+    public func waitForExit(timeout: Duration) -> SpawnedProcessExit? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let exit { return exit }
@@ -116,7 +129,7 @@ public final class ChildProcess: Sendable {
         _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&fileActions, 3)
     }
 
-    private static func reap(_ pid: pid_t, blocking: Bool) -> ChildExit? {
+    private static func reap(_ pid: pid_t, blocking: Bool) -> SpawnedProcessExit? {
         var status: Int32 = 0
         let reaped = waitpid(pid, &status, blocking ? 0 : WNOHANG)
         guard reaped == pid else { return nil }
@@ -134,7 +147,7 @@ public enum BuiltProducts {
         let folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         let candidate = folder.appendingPathComponent(product).path
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw ChildProcessError(description: "\(product) is not built in \(folder.path): run `swift build --build-tests` first")
+            throw SpawnError(description: "\(product) is not built in \(folder.path): run `swift build --build-tests` first")
         }
         return candidate
     }
