@@ -1,6 +1,5 @@
 import Foundation
 import LambdaRuntime
-import Synchronization
 
 /// A Runtime API on loopback that the fault tests drive while the function runs: queue an
 /// invocation, do something to Redis, queue the next, wait for each answer. `/next` blocks while
@@ -10,7 +9,10 @@ import Synchronization
 /// TestSupport's `RuntimeAPIServer` plays a script fixed up front; these tests need to act between
 /// invocations, so this is a different script, served by the same `LoopbackHTTPServer` (see
 /// `FunctionProcess`), with no HTTP of its own.
-final class ScriptedRuntimeAPI: Sendable {
+// @unchecked: `state` is only read or written with `condition` locked (see `update` and `waitUntil`).
+// One pthread-based lock rather than Synchronization.Mutex: ThreadSanitizer cannot see the
+// ordering of Mutex's futex path on Linux and reports its users as racing.
+final class ScriptedRuntimeAPI: @unchecked Sendable {
     struct Answer: Sendable {
         enum Kind: Sendable, Equatable { case response, error }
         let kind: Kind
@@ -39,14 +41,13 @@ final class ScriptedRuntimeAPI: Sendable {
         var invocationCount = 0
     }
 
-    private let state = Mutex(State())
-    /// Wakes `/next` handlers and answer waiters when `state` changes (see `waitUntil`).
-    private let changed = NSCondition()
+    private var state = State()
+    /// Guards `state`, and wakes `/next` handlers and answer waiters when it changes.
+    private let condition = NSCondition()
 
     /// Ends the script: a `/next` still waiting returns, and any later one answers 503.
     func stop() {
-        state.withLock { $0.stopped = true }
-        signalChange()
+        update { $0.stopped = true }
     }
 
     /// Queues one invocation; the function receives it on its next `/next`. Returns the request id.
@@ -54,14 +55,12 @@ final class ScriptedRuntimeAPI: Sendable {
     func invoke(_ event: String, deadlineIn: Duration = .seconds(30)) -> String {
         let milliseconds = deadlineIn.components.seconds * 1000 + deadlineIn.components.attoseconds / 1_000_000_000_000_000
         let deadline = Int64(Date().timeIntervalSince1970 * 1000) + milliseconds
-        let requestID = state.withLock { state in
+        return update { state in
             state.invocationCount += 1
             let requestID = "fault-\(state.invocationCount)-\(UUID().uuidString.prefix(8))"
             state.queued.append(Invocation(requestID: requestID, event: Array(event.utf8), deadlineEpochMilliseconds: deadline))
             return requestID
         }
-        signalChange()
-        return requestID
     }
 
     /// The answer to `requestID`, waiting up to `timeout`.
@@ -76,8 +75,7 @@ final class ScriptedRuntimeAPI: Sendable {
 
     /// From now on `/next` answers 500 (the runtime must exit at once).
     func failNextRequestsWith500() {
-        state.withLock { $0.failNextWith500 = true }
-        signalChange()
+        update { $0.failNextWith500 = true }
     }
 
     /// The first `/runtime/init/error` post, waiting up to `timeout`.
@@ -90,21 +88,26 @@ final class ScriptedRuntimeAPI: Sendable {
         waitUntil(timeout: timeout) { $0.nextCount >= count ? true : nil } ?? false
     }
 
+    /// Changes `state` and wakes every waiter.
+    private func update<T>(_ change: (inout State) -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        let result = change(&state)
+        condition.broadcast()
+        return result
+    }
+
+    /// Waits until `probe` finds something in `state`: changes happen under the same lock and
+    /// broadcast, so none is missed between a probe and the wait that follows it.
     private func waitUntil<T>(timeout: Duration, _ probe: (State) -> T?) -> T? {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         let deadline = Date().addingTimeInterval(seconds)
-        changed.lock()
-        defer { changed.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while true {
-            if let value = state.withLock({ probe($0) }) { return value }
-            guard changed.wait(until: deadline) else { return state.withLock { probe($0) } }
+            if let value = probe(state) { return value }
+            guard condition.wait(until: deadline) else { return probe(state) }
         }
-    }
-
-    private func signalChange() {
-        changed.lock()
-        changed.broadcast()
-        changed.unlock()
     }
 
     /// The `LoopbackHTTPServer` responder; blocks on `/next` until an invocation is queued.
@@ -119,8 +122,7 @@ final class ScriptedRuntimeAPI: Sendable {
             kind: path.hasSuffix("/response") ? .response : .error, body: request.body,
             errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: .now)
         if request.method == "POST", path == "/2018-06-01/runtime/init/error" {
-            state.withLock { $0.initErrors.append(answer) }
-            signalChange()
+            update { $0.initErrors.append(answer) }
             return accepted
         }
         let parts = path.dropFirst(invocationPrefix.count).split(separator: "/")
@@ -128,18 +130,16 @@ final class ScriptedRuntimeAPI: Sendable {
               parts[1] == "response" || parts[1] == "error" else {
             return HTTPResponse(status: 404)
         }
-        let isFirstAnswer = state.withLock { state in
+        let isFirstAnswer = update { state in
             guard state.answers[String(parts[0])] == nil else { return false }
             state.answers[String(parts[0])] = answer
             return true
         }
-        signalChange()
         return isFirstAnswer ? accepted : HTTPResponse.json(400, Array(#"{"errorMessage":"answered twice"}"#.utf8))
     }
 
     private func nextInvocation() -> HTTPResponse {
-        state.withLock { $0.nextCount += 1 }
-        signalChange()
+        update { $0.nextCount += 1 }
         enum Step { case serve(Invocation), fail, stop }
         let step: Step = waitUntil(timeout: .seconds(3600)) { state in
             if state.stopped { return .stop }
@@ -152,7 +152,7 @@ final class ScriptedRuntimeAPI: Sendable {
         case .fail:
             return HTTPResponse.json(500, Array(#"{"errorMessage":"scripted"}"#.utf8))
         case .serve(let invocation):
-            state.withLock { state in state.queued.removeAll { $0.requestID == invocation.requestID } }
+            update { state in state.queued.removeAll { $0.requestID == invocation.requestID } }
             return HTTPResponse.json(200, invocation.event, headers: [
                 HTTPHeader("Lambda-Runtime-Aws-Request-Id", invocation.requestID),
                 HTTPHeader("Lambda-Runtime-Deadline-Ms", String(invocation.deadlineEpochMilliseconds)),

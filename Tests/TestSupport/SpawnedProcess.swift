@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -28,12 +27,15 @@ public struct SpawnError: Error, CustomStringConvertible {
 /// The child never inherits the test process's other descriptors (servers' listening sockets would
 /// otherwise stay open in it and skew descriptor counts). Killed and reaped on deinit at the latest,
 /// so a failing test leaves no process behind.
-public final class SpawnedProcess: Sendable {
+// @unchecked: `exitStatus` is only touched with `lock` held. NSLock rather than
+// Synchronization.Mutex, whose futex path ThreadSanitizer cannot follow on Linux.
+public final class SpawnedProcess: @unchecked Sendable {
     public let pid: pid_t
     public let executable: String
     /// Everything the child wrote to stdout and stderr, in order.
     public let outputPath: String
-    private let exitStatus = Mutex<SpawnedProcessExit?>(nil)
+    private let lock = NSLock()
+    private var exitStatus: SpawnedProcessExit?
 
     public init(executable: String, arguments: [String] = [], environment: [String: String]) throws {
         guard access(executable, X_OK) == 0 else {
@@ -85,9 +87,9 @@ public final class SpawnedProcess: Sendable {
 
     /// The exit, if the child has ended (reaps it).
     public var exit: SpawnedProcessExit? {
-        exitStatus.withLock { status in
-            if status == nil { status = Self.reap(pid, blocking: false) }
-            return status
+        lock.withLock {
+            if exitStatus == nil { exitStatus = Self.reap(pid, blocking: false) }
+            return exitStatus
         }
     }
 
@@ -109,10 +111,10 @@ public final class SpawnedProcess: Sendable {
 
     /// SIGKILL and reap; harmless once the child has ended.
     public func kill() {
-        exitStatus.withLock { status in
-            guard status == nil else { return }
+        lock.withLock {
+            guard exitStatus == nil else { return }
             Glibc.kill(pid, SIGKILL)
-            status = Self.reap(pid, blocking: true)
+            exitStatus = Self.reap(pid, blocking: true)
         }
     }
 
