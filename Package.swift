@@ -57,6 +57,13 @@ let package = Package(
         .testTarget(name: "RedisPoolTests", dependencies: ["RedisPool", "TestSupport"]),
         .testTarget(name: "LambdaEventsTests", dependencies: ["LambdaEvents"]),
         .testTarget(name: "PriceCacheTests", dependencies: ["PriceCache", "RedisPool", "TestSupport"]),
+        // Runs the built PriceCacheHandler as a process against faults (Redis down, frozen, Runtime
+        // API errors) and fuzzes the RESP parser and the event decoding with seeded inputs.
+        .testTarget(
+            name: "FaultTests",
+            // PriceCacheHandler: built before these tests, which run its binary.
+            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler"]
+        ),
         .testTarget(
             name: "HandlerTests",
             dependencies: ["PriceCacheHandler", "SignalHandler", "HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool", "TestSupport"]

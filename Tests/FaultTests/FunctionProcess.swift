@@ -1,0 +1,66 @@
+import Foundation
+import LambdaRuntime
+import TestSupport
+
+/// The real PriceCacheHandler binary running as a Lambda would run it: its own process, talking to
+/// a Runtime API over loopback, configured only through the environment.
+struct FunctionProcess {
+    let api = ScriptedRuntimeAPI()
+    let server: LoopbackHTTPServer
+    let process: SpawnedProcess
+
+    /// Starts the function against `redisPort`; `environment` adds or overrides variables.
+    init(redisPort: Int, environment overrides: [String: String] = [:]) throws {
+        server = try LoopbackHTTPServer(maximumBodySize: 16 * 1024 * 1024) { [api] in api.respond(to: $0) }
+        var environment = [
+            "AWS_LAMBDA_RUNTIME_API": server.address,
+            "AWS_LAMBDA_FUNCTION_NAME": "PriceCacheHandler",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_REGION": "us-east-1",
+            "AWS_LAMBDA_LOG_LEVEL": "WARN",
+            "REDIS_ENDPOINT": "127.0.0.1",
+            "REDIS_PORT": String(redisPort),
+            "REDIS_SSL": "false",
+        ]
+        // Under scripts/test-sanitizers.sh the binary is instrumented too: its reports must stop it.
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            environment[name] = ProcessInfo.processInfo.environment[name]
+        }
+        environment.merge(overrides) { _, override in override }
+        process = try SpawnedProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: environment)
+    }
+
+    /// Set by scripts/test-sanitizers.sh: the binary runs instrumented.
+    static var isInstrumented: Bool { ProcessInfo.processInfo.environment["SANITIZER"] != nil }
+
+    func stop() {
+        process.kill()
+        api.stop()
+        server.stop()
+    }
+
+    /// What a failed expectation shows: the function's own output, the first thing to read.
+    var diagnostics: String {
+        "function \(process.exit.map { "ended with \($0)" } ?? "running"); output:\n\(process.output().suffix(2000))"
+    }
+}
+
+/// Events for the fault tests: good price updates (a new timestamp each, so latest-wins never skips
+/// one) and bad events of every kind the validation refuses.
+enum FaultEvents {
+    static func goodUpdate(_ index: Int, symbol: String = "FAULT") -> String {
+        #"{"symbol":"\#(symbol)","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"\#(1_697_658_000 + index)"}"#
+    }
+
+    static let badEvents = [
+        #"{"symbol":"AAPL","close":"205.50""#,                                                            // truncated JSON
+        #"{"symbol":"AA PL","close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // space in a key part
+        #"{"symbol":"AAPL","close":"-1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // negative price
+        #"{"symbol":"AAPL","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,              // missing close
+        #"{"symbol":["AAPL"],"close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // wrong type
+        #"{"hello":"world"}"#,                                                                            // unknown shape
+        "\u{FF}\u{FE}not json",                                                                           // not UTF-8 JSON
+        String(repeating: "[", count: 100_000),                                                           // deep nesting
+    ]
+}
