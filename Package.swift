@@ -43,6 +43,12 @@ let package = Package(
             dependencies: ["LambdaRuntime"],
             path: "Examples/RuntimeEcho"
         ),
+        // Measures RedisClient beside redis-benchmark (scripts/bench-redis.sh); not a product.
+        .executableTarget(
+            name: "RedisBenchmark",
+            dependencies: ["RedisPool"],
+            path: "Benchmarks/RedisBenchmark"
+        ),
 
         // Shared by the test targets: spawning redis-server, making TLS certificates, a scriptable
         // Runtime API server on loopback. Not part of any product.

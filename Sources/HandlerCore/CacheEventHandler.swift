@@ -13,11 +13,14 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
     /// Time kept back from the invocation's deadline for encoding the answer and posting it.
     static var answerMargin: Duration { .milliseconds(100) }
 
+    /// The metric dimension when `AWS_LAMBDA_FUNCTION_NAME` is unset (local runs, tests).
+    let localName: String
     let function: Function
     let store: CacheStore
     let metricsSink: any MetricsSink
 
-    public init(function: Function, store: CacheStore, metricsSink: any MetricsSink = StandardOutputMetricsSink()) {
+    public init(localName: String, function: Function, store: CacheStore, metricsSink: any MetricsSink = StandardOutputMetricsSink()) {
+        self.localName = localName
         self.function = function
         self.store = store
         self.metricsSink = metricsSink
@@ -27,7 +30,7 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
         var metrics = InvocationMetrics()
         defer {
             metricsSink.emit(metrics.line(
-                functionName: context.function.name,
+                functionName: context.function.name.isEmpty ? localName : context.function.name,
                 requestID: context.requestID,
                 timestampMilliseconds: WallClock.millisecondsSinceEpoch
             ))

@@ -16,7 +16,7 @@ extension CacheEventHandler {
                 throw FunctionError(type: "Function.InvalidConfiguration", message: error.description)
             }
             let store = CacheStore(client: client)
-            return CacheEventHandler(function: makeFunction(store), store: store)
+            return CacheEventHandler(localName: name, function: makeFunction(store), store: store)
         }
     }
 }

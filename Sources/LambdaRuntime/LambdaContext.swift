@@ -12,6 +12,12 @@ public struct LambdaDeadline: Sendable, Hashable, Comparable {
         .milliseconds(millisecondsSinceEpoch) - .nanoseconds(WallClock.nanosecondsSinceEpoch())
     }
 
+    /// The deadline on the monotonic clock, `margin` earlier: the form I/O timeouts take
+    /// (`RedisClient`'s `deadline:`), leaving the runtime time to post the answer.
+    public func instant(leaving margin: Duration = .zero) -> ContinuousClock.Instant {
+        .now + remainingTime - margin
+    }
+
     public static func < (lhs: LambdaDeadline, rhs: LambdaDeadline) -> Bool {
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }

@@ -97,11 +97,9 @@ enum LocalInvocation {
     /// `POST /2015-03-31/functions/function/invocations`, answered as the emulator does: 200 with
     /// the result, or 200 with the error JSON and `X-Amz-Function-Error: Unhandled`.
     static func invoke(_ request: HTTPRequest, api: LocalRuntimeAPI) -> HTTPResponse {
-        guard request.path == invokePath else {
-            return .json(404, FunctionError(type: "Runtime.UnknownEndpoint", message: "Invoke at POST \(invokePath)").jsonPayload)
-        }
-        guard request.method == "POST" else {
-            return .json(405, FunctionError(type: "Runtime.UnknownEndpoint", message: "Invoke at POST \(invokePath)").jsonPayload)
+        guard request.path == invokePath, request.method == "POST" else {
+            let status = request.path == invokePath ? 405 : 404
+            return .json(status, FunctionError(type: "Runtime.UnknownEndpoint", message: "Invoke at POST \(invokePath)").jsonPayload)
         }
         let functionError = HTTPHeader("X-Amz-Function-Error", "Unhandled")
         switch api.outcome(of: api.submit(request.body)) {

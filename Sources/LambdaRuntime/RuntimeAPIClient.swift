@@ -34,23 +34,33 @@ enum RuntimeAPI {
     /// and then waiting for an interim answer the Runtime API never needs to give.
     static let noExpectation = "Expect:"
 
-    /// Lambda's request ids are UUIDs; anything outside RFC 3986's unreserved set is percent-encoded
-    /// so that an odd id still names the same invocation and can never break the request line.
+    /// Lambda's request ids are UUIDs; anything else than letters, digits, `-`, `_` and `~` is
+    /// percent-encoded so that an odd id still names the same invocation and can never break the
+    /// request line. Dots too: libcurl would collapse an id `..` out of the path.
     static func pathComponent(_ requestID: String) -> String {
+        // The usual case, a UUID, is used as it is, without building a copy.
+        guard !requestID.utf8.allSatisfy(isUnreserved) else { return requestID }
         let hex = Array("0123456789ABCDEF".utf8)
         var encoded: [UInt8] = []
-        encoded.reserveCapacity(requestID.utf8.count)
+        encoded.reserveCapacity(requestID.utf8.count * 3)
         for byte in requestID.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+            if isUnreserved(byte) {
                 encoded.append(byte)
-            default:
+            } else {
                 encoded.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
             }
         }
         return String(decoding: encoded, as: UTF8.self)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 }
 

@@ -12,19 +12,7 @@ enum StandardStreams {
     static let error: Int32 = 2
 
     static func emit(_ bytes: [UInt8], to descriptor: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let written = write(descriptor, base + offset, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return  // the stream is gone: nothing useful can be done with a log line
-                }
-            }
-        }
+        writeFully(bytes) { write(descriptor, $0, $1) }
     }
 
     static func emitLine(_ text: String, to descriptor: Int32) {

@@ -58,13 +58,18 @@ import Testing
         let server = try LoopbackHTTPServer(maximumBodySize: 1 << 20, responder: api.respond)
         defer { server.stop() }
         let address = server.address
-        let loop = Task { await runLoop(against: address) { ClosureHandler { _, _ throws(FunctionError) in throw FunctionError(type: "Function.InvalidEvent", message: "no symbol") } } }
-        let answer = LocalInvocation.invoke(HTTPRequest(method: "POST", target: LocalInvocation.invokePath, headers: [], body: Array("{}".utf8)), api: api)
+        async let loopStatus = runLoop(against: address) {
+            ClosureHandler { _, _ throws(FunctionError) in throw FunctionError(type: "Function.InvalidEvent", message: "no symbol") }
+        }
+        let api = api
+        let answer = await offPool {
+            LocalInvocation.invoke(HTTPRequest(method: "POST", target: LocalInvocation.invokePath, headers: [], body: Array("{}".utf8)), api: api)
+        }
         #expect(answer.status == 200)
         #expect(answer.headers.contains(HTTPHeader("X-Amz-Function-Error", "Unhandled")))
         #expect(String(decoding: answer.body, as: UTF8.self) == #"{"errorMessage":"no symbol","errorType":"Function.InvalidEvent","stackTrace":[]}"#)
         server.stop()
-        #expect(await loop.value != 0, "the loop ends once its Runtime API is gone")
+        #expect(await loopStatus != 0, "the loop ends once its Runtime API is gone")
     }
 }
 
@@ -75,16 +80,14 @@ import Testing
         defer { server.stop() }
         let requestIDs = [api.submit(Array("ok".utf8)), api.submit(Array("fail".utf8))]
         let address = server.address
-        let loop = Task {
-            await runLoop(against: address) {
-                ClosureHandler { event, _ throws(FunctionError) in
-                    guard event != Array("fail".utf8) else { throw FunctionError(type: "Function.Failed", message: "asked to fail") }
-                    return event
-                }
+        async let loopStatus = runLoop(against: address) {
+            ClosureHandler { event, _ throws(FunctionError) in
+                guard event != Array("fail".utf8) else { throw FunctionError(type: "Function.Failed", message: "asked to fail") }
+                return event
             }
         }
-        #expect(LocalInvocation.printOutcomes(requestIDs, api: api, name: "f") == 1)
+        #expect(await offPool { LocalInvocation.printOutcomes(requestIDs, api: api, name: "f") } == 1)
         server.stop()
-        _ = await loop.value
+        _ = await loopStatus
     }
 }

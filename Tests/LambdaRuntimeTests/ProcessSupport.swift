@@ -57,15 +57,19 @@ struct RuntimeEchoProcess {
         while process.isRunning && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if process.isRunning { kill() }
         return Finished(
             status: process.terminationStatus,
             standardOutput: (try? String(contentsOf: output, encoding: .utf8)) ?? "",
             standardError: (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
         )
+    }
+
+    /// SIGKILL, not SIGTERM: the test runner spawns children with SIGTERM blocked, so a
+    /// terminated `--serve` would live on after the test.
+    func kill() {
+        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:], standardInput: String? = nil) async throws -> Finished {

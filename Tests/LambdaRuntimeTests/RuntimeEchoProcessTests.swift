@@ -13,6 +13,9 @@ import TestSupport
         let unknown = try await RuntimeEchoProcess.run(["--bogus"])
         #expect(unknown.status == 2)
         #expect(unknown.standardError.hasPrefix("RuntimeEcho: unknown argument --bogus\nUsage:"))
+        let help = try await RuntimeEchoProcess.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.standardOutput.hasPrefix("Usage: RuntimeEcho"))
     }
 
     @Test func echoesOnLambdaThenExitsNonZeroOnAServerError() async throws {
@@ -80,7 +83,7 @@ import TestSupport
     @Test func serveAnswersConcurrentCallersOneAtATime() async throws {
         let port = try LoopbackClient.freePort()
         let process = try RuntimeEchoProcess(["--serve", String(port)])
-        defer { process.process.terminate() }
+        defer { process.kill() }
         var ready = false
         for _ in 0..<250 where !ready {
             if let descriptor = try? LoopbackClient.connect(port: port) {
@@ -95,7 +98,8 @@ import TestSupport
         let responses = try await withThrowingTaskGroup(of: (Int, LoopbackClient.Response).self) { group in
             for caller in 0..<8 {
                 group.addTask {
-                    (caller, try LoopbackClient.send(port: port, method: "POST", path: path, body: Array(#"{"caller":\#(caller)}"#.utf8)))
+                    let body = Array(#"{"caller":\#(caller)}"#.utf8)
+                    return (caller, try await offPool { Result { try LoopbackClient.send(port: port, method: "POST", path: path, body: body) } }.get())
                 }
             }
             return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
@@ -108,5 +112,13 @@ import TestSupport
         #expect(try LoopbackClient.send(port: port, method: "GET", path: path).status == 405)
         #expect(try LoopbackClient.send(port: port, method: "POST", path: "/elsewhere").status == 404)
         #expect(process.process.isRunning)
+    }
+
+    @Test func serveOnAPortInUseSaysSoAndExits1() async throws {
+        let occupant = try LoopbackHTTPServer(maximumBodySize: 0) { _ in HTTPResponse(status: 200) }
+        defer { occupant.stop() }
+        let result = try await RuntimeEchoProcess.run(["--serve", String(occupant.port)])
+        #expect(result.status == 1)
+        #expect(result.standardError == "RuntimeEcho: cannot listen on 127.0.0.1:\(occupant.port): Address already in use\n")
     }
 }

@@ -190,3 +190,17 @@ import TestSupport
         #expect(server.requests(endingWith: "/after/response").count == 1)
     }
 }
+
+@Suite struct OddRequestIDTests {
+    /// An id that is no UUID still names its invocation: percent-encoded in the path, decoded as
+    /// the same id by the server.
+    @Test(arguments: ["id with spaces/and?query#frag", "..", "ünïcode"])
+    func oddRequestIDsReachTheirInvocation(requestID: String) async throws {
+        let server = try RuntimeAPIServer(script: [.event("{}", requestID: requestID)])
+        defer { server.stop() }
+        _ = await runLoop(against: server) { event, _ in event }
+        let posted = server.requests.filter { $0.method == "POST" }
+        #expect(posted.count == 1)
+        #expect(posted.first.map { String($0.path.split(separator: "/")[3]).removingPercentEncoding } == requestID)
+    }
+}

@@ -41,6 +41,7 @@ import Testing
         #expect(RuntimeAPI.pathComponent("8476a536-e9f4-11e8-9739-2dfe598c3fcd") == "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
         #expect(RuntimeAPI.pathComponent("a b/c?d%é") == "a%20b%2Fc%3Fd%25%C3%A9")
         #expect(RuntimeAPI.requestID(fromPathComponent: "a%20b%2Fc%3Fd%25%C3%A9") == "a b/c?d%é")
+        #expect(RuntimeAPI.pathComponent("..") == "%2E%2E")
         #expect(RuntimeAPI.requestID(fromPathComponent: "bad%2") == nil)
         #expect(RuntimeAPI.requestID(fromPathComponent: "bad%zz") == nil)
     }

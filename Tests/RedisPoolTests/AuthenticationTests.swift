@@ -50,16 +50,10 @@ import Testing
     }
 
     @Test func authenticationFailuresAreNotRetried() throws {
-        let before = try server.cli("INFO", "stats")
+        let before = try server.connectionsReceived()
         let client = try RedisClient(configuration: server.configuration(authToken: "Wrong-Token-ABCDEFGHIJ"))
         _ = caught { try client.command(RedisCommand("GET", "k")) }
-        #expect(try connectionsReceived(server.cli("INFO", "stats")) - connectionsReceived(before) == 2)  // the client + this redis-cli
-    }
-
-    private func connectionsReceived(_ info: String) -> Int {
-        info.split(whereSeparator: \.isNewline)
-            .first { $0.hasPrefix("total_connections_received:") }
-            .flatMap { Int($0.split(separator: ":")[1]) } ?? -1
+        #expect(try server.connectionsReceived() - before == 2)  // the client's one + this redis-cli
     }
 }
 
@@ -76,6 +70,15 @@ import Testing
         let client = try RedisClient(configuration: server.configuration())
         #expect(try client.command(RedisCommand("SET", "k", "v")) == .simpleString("OK"))
         #expect(try client.pipeline([RedisCommand("GET", "k"), RedisCommand("PING")]).map { try $0.get() } == [.bulk("v"), .simpleString("PONG")])
+    }
+
+    @Test func pooledTLSConnectionIsReusedNotReopened() throws {
+        let client = try RedisClient(configuration: server.configuration())
+        let before = try server.connectionsReceived()
+        for round in 0..<20 {
+            try client.command(RedisCommand("SET", "k", String(round)))
+        }
+        #expect(try server.connectionsReceived() - before == 2)  // one TLS connection + this redis-cli
     }
 
     @Test func verifiedConnectionByHostName() throws {
@@ -129,5 +132,39 @@ import Testing
         var configuration = server.configuration()
         configuration.tlsCAFile = certificates.directory + "/server.ext"
         #expect(caught { try RedisClient(configuration: configuration) }?.kind == .configuration)
+    }
+}
+
+/// A server where `HELLO` is unknown (renamed away), as before Redis 6: the handshake falls back
+/// to `AUTH` and `CLIENT SETNAME`.
+@Suite struct LegacyHandshakeTests {
+    let server: RedisServer
+
+    init() throws {
+        server = try RedisServer.start(RedisServer.Options(
+            password: AuthenticationTests.password,
+            users: [AuthenticationTests.pricer],
+            extraArguments: ["--rename-command", "HELLO", ""]
+        ))
+    }
+
+    @Test func tokenForTheDefaultUserFallsBackToAUTH() throws {
+        let client = try RedisClient(configuration: server.configuration())
+        #expect(try client.command(RedisCommand("CLIENT", "GETNAME")) == .bulk("redis-pool"))
+        #expect(try client.command(RedisCommand("ACL", "WHOAMI")) == .bulk("default"))
+    }
+
+    @Test func aclUserFallsBackToAUTHWithTheUser() throws {
+        let client = try RedisClient(configuration: server.configuration(
+            username: AuthenticationTests.pricer.name, authToken: AuthenticationTests.pricer.password
+        ))
+        #expect(try client.command(RedisCommand("ACL", "WHOAMI")) == .bulk("pricer"))
+    }
+
+    @Test func wrongTokenIsStillAnAuthenticationError() throws {
+        let client = try RedisClient(configuration: server.configuration(authToken: "Wrong-Token-ABCDEFGHIJ"))
+        let error = caught { try client.command(RedisCommand("PING")) }
+        #expect(error?.kind == .authentication)
+        #expect(error?.description.contains("Wrong-Token-ABCDEFGHIJ") == false)
     }
 }

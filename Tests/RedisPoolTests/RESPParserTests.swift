@@ -8,7 +8,7 @@ import Testing
         whole.append(bytes)
         var wholeReplies: [RESPValue] = []
         while let reply = try whole.next() { wholeReplies.append(reply) }
-        #expect(whole.bufferedByteCount == 0)
+        #expect(whole.isIdle)
 
         var trickle = RESPParser(limits: limits)
         var trickleReplies: [RESPValue] = []
@@ -55,6 +55,9 @@ import Testing
         #expect(try parse(">2\r\n+message\r\n$2\r\nhi\r\n") == [.push([.simpleString("message"), .bulk("hi")])])
         #expect(try parse("|1\r\n+ttl\r\n:3600\r\n$1\r\nv\r\n")
             == [.attributed(attributes: [.simpleString("ttl"), .integer(3600)], value: .bulk("v"))])
+        #expect(try parse("*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n%0\r\n|0\r\n~0\r\n")
+            == [.array([.attributed(attributes: [.simpleString("a"), .simpleString("b")], value: .integer(1)), .map([])]),
+                .attributed(attributes: [], value: .set([]))])
     }
 
     @Test func accessorsReadThroughTheShapes() throws {
@@ -77,6 +80,22 @@ import Testing
         #expect(try parser.next() == nil)
         parser.append(Array("\r\n".utf8))
         #expect(try parser.next() == .integer(1))
+    }
+
+    @Test func largeAggregatesSplitAcrossManyReadsParseOnce() throws {
+        let count = 50_000
+        var bytes = Array("*\(count)\r\n".utf8)
+        for index in 0..<count { bytes += Array("$\(String(index).utf8.count)\r\n\(index)\r\n".utf8) }
+        var parser = RESPParser()
+        var reply: RESPValue?
+        for chunk in stride(from: 0, to: bytes.count, by: 1000) {
+            #expect(reply == nil)
+            parser.append(bytes[chunk..<min(chunk + 1000, bytes.count)])
+            reply = try parser.next()
+        }
+        #expect(reply?.arrayValue?.count == count)
+        #expect(reply?.arrayValue?.last == .bulk(String(count - 1)))
+        #expect(parser.isIdle)
     }
 
     @Test(arguments: [

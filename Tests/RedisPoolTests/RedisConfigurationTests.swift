@@ -100,6 +100,11 @@ import Testing
         #expect(error?.message.contains(Self.token) == false)
     }
 
+    @Test func clientRefusesAClientNameRedisWouldRefuse() {
+        #expect(caught { try RedisClient(configuration: RedisConfiguration(endpoint: "h", useTLS: false, clientName: "two words")) }?.kind == .configuration)
+        #expect(caught { try RedisClient(configuration: RedisConfiguration(endpoint: "h", useTLS: false, poolMaximum: 0)) }?.kind == .configuration)
+    }
+
     @Test func printingAConfigurationNeverShowsTheToken() {
         let configuration = RedisConfiguration(endpoint: "h", authToken: Self.token)
         for text in [String(describing: configuration), String(reflecting: configuration), "\(configuration)"] {

@@ -150,20 +150,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func write(_ bytes: [UInt8], on connection: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                // MSG_NOSIGNAL: a client that went away must not kill the process with SIGPIPE.
-                let sent = Glibc.send(connection, base + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
-                if sent > 0 {
-                    offset += sent
-                } else if sent < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
+        // MSG_NOSIGNAL: a client that went away must not kill the process with SIGPIPE.
+        writeFully(bytes) { Glibc.send(connection, $0, $1, Int32(MSG_NOSIGNAL)) }
     }
 
     private static func systemError() -> String {

@@ -139,5 +139,10 @@ public final class RedisClient: Sendable {
         }
         guard configuration.timeout > .zero else { throw RedisError(.configuration, "the timeout must be positive") }
         guard configuration.poolMaximum >= 1 else { throw RedisError(.configuration, "the pool maximum must be at least 1") }
+        guard !configuration.clientName.isEmpty,
+              configuration.clientName.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+        else {
+            throw RedisError(.configuration, "the client name must be printable ASCII without spaces (CLIENT SETNAME refuses others)")
+        }
     }
 }

@@ -96,7 +96,7 @@ final class RedisConnection: @unchecked Sendable {
 
     /// Bytes or an EOF arrived while nobody was waiting for a reply.
     func hasUnexpectedInput() -> Bool {
-        parser.bufferedByteCount > 0 || transport.hasUnexpectedInput()
+        !parser.isIdle || transport.hasUnexpectedInput()
     }
 
     func close() {

@@ -39,8 +39,6 @@ final class ConnectionPool: Sendable {
                     return connection
                 }
                 discard(connection)
-            case .wait:
-                continue
             }
         }
     }
@@ -73,12 +71,12 @@ final class ConnectionPool: Sendable {
         state.withLock { state, _ in state.openCount }
     }
 
-    /// The state machine's answer, waiting while it says `.wait`; nil once the wait deadline passed.
+    /// The state machine's answer, waiting while every slot is in use; nil once the wait
+    /// deadline passed.
     private func nextLease(until deadline: Deadline) -> PoolState<RedisConnection>.Lease? {
         state.withLock { state, waiter in
             while true {
-                let lease = state.lease()
-                guard case .wait = lease else { return lease }
+                if let lease = state.lease() { return lease }
                 guard waiter.wait(until: deadline.instant) else { return nil }
             }
         }

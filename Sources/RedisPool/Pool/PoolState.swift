@@ -12,8 +12,6 @@ struct PoolState<Connection> {
         case reuse(Connection, idleSince: ContinuousClock.Instant)
         /// A slot is reserved: the caller opens a connection, then `returned` or `forgot` it.
         case create
-        /// Every slot is in use: wait for a `returned` or `forgot`.
-        case wait
     }
 
     let maximum: Int
@@ -27,12 +25,13 @@ struct PoolState<Connection> {
 
     var openCount: Int { idle.count + leased }
 
-    mutating func lease() -> Lease {
+    /// nil when every slot is in use: wait for a `returned` or `forgot`.
+    mutating func lease() -> Lease? {
         if let entry = idle.popLast() {
             leased += 1
             return .reuse(entry.connection, idleSince: entry.since)
         }
-        guard openCount < maximum else { return .wait }
+        guard openCount < maximum else { return nil }
         leased += 1
         return .create
     }

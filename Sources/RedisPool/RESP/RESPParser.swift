@@ -1,10 +1,11 @@
 /// An incremental RESP2/RESP3 reply parser that never touches a socket.
 ///
 /// Bytes go in with `append`, complete replies come out of `next()`; `nil` means "need more
-/// bytes". A reply is parsed again from its first byte when it was incomplete: replies are small
-/// and this keeps the parser a handful of pure functions (as hiredis keeps it) instead of a
-/// resumable state machine. Hostile or malformed input throws `RESPParseError` and never traps:
-/// every length is range-checked against `Limits` before it is used.
+/// bytes". Aggregates under construction are kept on an explicit stack (as hiredis keeps its
+/// task stack), so elements already parsed are never parsed again when more bytes arrive: a
+/// large reply costs linear time however it is split. Hostile or malformed input throws
+/// `RESPParseError` and never traps: every length is range-checked against `Limits` before use,
+/// and a declared element count reserves no memory.
 public struct RESPParser: Sendable {
     public struct Limits: Sendable, Equatable {
         /// Nesting of aggregates (arrays, maps, sets, pushes, attributes).
@@ -28,16 +29,24 @@ public struct RESPParser: Sendable {
         }
     }
 
+    /// An aggregate whose elements are still arriving.
+    private struct Frame: Sendable {
+        var kind: AggregateKind
+        var remaining: Int
+        var elements: [RESPValue] = []
+    }
+
     public let limits: Limits
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    private var stack: [Frame] = []
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
     }
 
-    /// Bytes received and not yet consumed by a complete reply.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    /// No bytes buffered and no reply half-parsed: the stream is between replies.
+    public var isIdle: Bool { readIndex == buffer.count && stack.isEmpty }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
         buffer.append(contentsOf: bytes)
@@ -49,18 +58,65 @@ public struct RESPParser: Sendable {
 
     /// The next complete reply, or nil when more bytes are needed.
     public mutating func next() throws(RESPParseError) -> RESPValue? {
+        defer { compactIfWorthwhile() }
+        while let item = try nextItem() {
+            var completed: RESPValue
+            switch item {
+            case .value(let value):
+                completed = value
+            case .aggregate(let kind, let count):
+                guard stack.count < limits.maximumDepth else {
+                    throw RESPParseError(reason: "nesting deeper than \(limits.maximumDepth)")
+                }
+                guard count == 0 else {
+                    stack.append(Frame(kind: kind, remaining: count))
+                    continue
+                }
+                guard case .attributes = kind else {
+                    completed = kind.value(of: [])
+                    break
+                }
+                stack.append(Frame(kind: .attributed([]), remaining: 1))
+                continue
+            }
+            if let reply = fold(completed) { return reply }
+        }
+        return nil
+    }
+
+    /// Adds a finished value to the aggregate being built, closing every aggregate it completes;
+    /// returns the reply once the outermost one is done.
+    private mutating func fold(_ value: RESPValue) -> RESPValue? {
+        var completed = value
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            stack[top].elements.append(completed)
+            stack[top].remaining -= 1
+            guard stack[top].remaining == 0 else { return nil }
+            let frame = stack.removeLast()
+            if case .attributes = frame.kind {
+                // Attributes describe the value that follows them: wait for it.
+                stack.append(Frame(kind: .attributed(frame.elements), remaining: 1))
+                return nil
+            }
+            completed = frame.kind.value(of: frame.elements)
+        }
+        return completed
+    }
+
+    /// Parses one scalar or one aggregate header, consuming its bytes; nil when incomplete.
+    private mutating func nextItem() throws(RESPParseError) -> Item? {
         guard readIndex < buffer.count else { return nil }
         var cursor = Cursor(bytes: buffer, index: readIndex, limits: limits)
-        guard let value = try cursor.value(depth: 0) else { return nil }
+        guard let item = try cursor.item() else { return nil }
         readIndex = cursor.index
-        compactIfWorthwhile()
-        return value
+        return item
     }
 
     /// Consumed bytes are dropped once they are the larger part of the buffer: amortised O(1).
     private mutating func compactIfWorthwhile() {
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
             readIndex = 0
         } else if readIndex > 4096 && readIndex * 2 > buffer.count {
             buffer.removeFirst(readIndex)
@@ -75,7 +131,30 @@ public struct RESPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { "RESP protocol error: \(reason)" }
 }
 
-/// One parse attempt over the buffered bytes. `nil` results mean "incomplete", never "invalid".
+private enum AggregateKind: Sendable {
+    case array, map, set, push, attributes
+    /// Attributes received, the value they describe still to come.
+    case attributed([RESPValue])
+
+    func value(of elements: [RESPValue]) -> RESPValue {
+        switch self {
+        case .array: .array(elements)
+        case .map: .map(elements)
+        case .set: .set(elements)
+        case .push: .push(elements)
+        case .attributes: .map(elements)
+        case .attributed(let attributes): .attributed(attributes: attributes, value: elements.first ?? .null)
+        }
+    }
+}
+
+private enum Item {
+    case value(RESPValue)
+    /// A header announcing `count` elements (maps and attributes: twice their pair count).
+    case aggregate(AggregateKind, count: Int)
+}
+
+/// Reads one item at `index`; on "incomplete" it returns nil and the caller drops the cursor.
 private struct Cursor {
     let bytes: [UInt8]
     var index: Int
@@ -84,33 +163,31 @@ private struct Cursor {
     private static let carriageReturn = UInt8(ascii: "\r")
     private static let lineFeed = UInt8(ascii: "\n")
 
-    mutating func value(depth: Int) throws(RESPParseError) -> RESPValue? {
-        guard index < bytes.count else { return nil }
+    mutating func item() throws(RESPParseError) -> Item? {
         let marker = bytes[index]
-        let start = index
         index += 1
-        let parsed: RESPValue?
         switch marker {
-        case UInt8(ascii: "$"): parsed = try bulk(nullable: true).map { $0.map(RESPValue.bulkString) ?? .null }
-        case UInt8(ascii: "!"): parsed = try bulk(nullable: false).map { .error(text($0 ?? [])) }
-        case UInt8(ascii: "="): parsed = try verbatim()
-        case UInt8(ascii: "*"): parsed = try aggregate(depth: depth, perEntry: 1, nullable: true).map { $0.map(RESPValue.array) ?? .null }
-        case UInt8(ascii: "%"): parsed = try aggregate(depth: depth, perEntry: 2, nullable: false).map { .map($0 ?? []) }
-        case UInt8(ascii: "~"): parsed = try aggregate(depth: depth, perEntry: 1, nullable: false).map { .set($0 ?? []) }
-        case UInt8(ascii: ">"): parsed = try aggregate(depth: depth, perEntry: 1, nullable: false).map { .push($0 ?? []) }
-        case UInt8(ascii: "|"): parsed = try attributed(depth: depth)
+        case UInt8(ascii: "$"):
+            guard let payload = try bulk(nullable: true) else { return nil }
+            return .value(payload.map(RESPValue.bulkString) ?? .null)
+        case UInt8(ascii: "!"):
+            guard let payload = try bulk(nullable: false) else { return nil }
+            return .value(.error(String(decoding: payload ?? [], as: UTF8.self)))
+        case UInt8(ascii: "="):
+            guard let payload = try bulk(nullable: false) else { return nil }
+            return .value(try Self.verbatim(payload ?? []))
+        case UInt8(ascii: "*"): return try aggregate(.array, perEntry: 1, nullable: true)
+        case UInt8(ascii: "%"): return try aggregate(.map, perEntry: 2, nullable: false)
+        case UInt8(ascii: "~"): return try aggregate(.set, perEntry: 1, nullable: false)
+        case UInt8(ascii: ">"): return try aggregate(.push, perEntry: 1, nullable: false)
+        case UInt8(ascii: "|"): return try aggregate(.attributes, perEntry: 2, nullable: false)
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "_"),
              UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "("):
-            guard let content = try line() else {
-                parsed = nil
-                break
-            }
-            parsed = try Self.lineValue(marker: marker, content: content)
+            guard let content = try line() else { return nil }
+            return .value(try Self.lineValue(marker: marker, content: content))
         default:
             throw RESPParseError(reason: "unknown type byte 0x\(String(marker, radix: 16))")
         }
-        if parsed == nil { index = start }
-        return parsed
     }
 
     /// The bytes up to CRLF (CRLF consumed); a lone CR or LF inside a line is refused.
@@ -149,49 +226,23 @@ private struct Cursor {
         }
         let count = Int(length)
         guard bytes.count - index >= count + 2 else { return nil }
-        let payload = Array(bytes[index..<(index + count)])
         guard bytes[index + count] == Self.carriageReturn, bytes[index + count + 1] == Self.lineFeed else {
             throw RESPParseError(reason: "bulk string not terminated by CRLF")
         }
+        let payload = Array(bytes[index..<(index + count)])
         index += count + 2
         return .some(payload)
     }
 
-    private mutating func verbatim() throws(RESPParseError) -> RESPValue? {
-        guard let payload = try bulk(nullable: false) else { return nil }
-        let bytes = payload ?? []
-        guard bytes.count >= 4, bytes[3] == UInt8(ascii: ":") else {
-            throw RESPParseError(reason: "verbatim string without a format prefix")
-        }
-        return .verbatimString(Array(bytes[4...]))
-    }
-
-    /// `*n` / `%n` / `~n` / `>n` followed by n (or 2n for maps) values. The declared count is
-    /// never used to reserve memory: a hostile count costs nothing until its elements arrive.
-    private mutating func aggregate(depth: Int, perEntry: Int, nullable: Bool) throws(RESPParseError) -> [RESPValue]?? {
+    private mutating func aggregate(_ kind: AggregateKind, perEntry: Int, nullable: Bool) throws(RESPParseError) -> Item? {
         guard let header = try line() else { return nil }
         let declared = try Self.integer(header)
-        if declared == -1 && nullable { return .some(nil) }
+        if declared == -1 && nullable { return .value(.null) }
         guard declared >= 0 else { throw RESPParseError(reason: "negative aggregate length \(declared)") }
         guard declared <= limits.maximumAggregateCount else {
             throw RESPParseError(reason: "aggregate of \(declared) elements above the limit of \(limits.maximumAggregateCount)")
         }
-        guard depth < limits.maximumDepth else {
-            throw RESPParseError(reason: "nesting deeper than \(limits.maximumDepth)")
-        }
-        let count = Int(declared) * perEntry
-        var elements: [RESPValue] = []
-        for _ in 0..<count {
-            guard let element = try value(depth: depth + 1) else { return nil }
-            elements.append(element)
-        }
-        return .some(elements)
-    }
-
-    private mutating func attributed(depth: Int) throws(RESPParseError) -> RESPValue? {
-        guard let attributes = try aggregate(depth: depth, perEntry: 2, nullable: false) else { return nil }
-        guard let described = try value(depth: depth + 1) else { return nil }
-        return .attributed(attributes: attributes ?? [], value: described)
+        return .aggregate(kind, count: Int(declared) * perEntry)
     }
 
     /// The types whose whole payload is one line.
@@ -207,10 +258,6 @@ private struct Cursor {
         case UInt8(ascii: ","): return try double(content)
         default: return try bigNumber(content)
         }
-    }
-
-    private func text(_ bytes: some Collection<UInt8>) -> String {
-        String(decoding: bytes, as: UTF8.self)
     }
 
     /// A strict decimal Int64: optional '-', at least one digit, no overflow.
@@ -236,6 +283,13 @@ private struct Cursor {
         return magnitude
     }
 
+    private static func verbatim(_ payload: [UInt8]) throws(RESPParseError) -> RESPValue {
+        guard payload.count >= 4, payload[3] == UInt8(ascii: ":") else {
+            throw RESPParseError(reason: "verbatim string without a format prefix")
+        }
+        return .verbatimString(Array(payload[4...]))
+    }
+
     private static func boolean(_ bytes: ArraySlice<UInt8>) throws(RESPParseError) -> RESPValue {
         switch Array(bytes) {
         case [UInt8(ascii: "t")]: return .boolean(true)
@@ -244,13 +298,10 @@ private struct Cursor {
         }
     }
 
+    /// Digits, sign, point, exponent, or the words inf / -inf / nan that RESP3 allows.
     private static func double(_ bytes: ArraySlice<UInt8>) throws(RESPParseError) -> RESPValue {
-        let allowed = bytes.allSatisfy { byte in
-            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
-                    UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "f"), UInt8(ascii: "a")].contains(byte)
-        }
-        guard allowed, let number = Double(String(decoding: bytes, as: UTF8.self)) else {
+        let allowed = Set("0123456789+-.eEinfa".utf8)
+        guard bytes.allSatisfy(allowed.contains), let number = Double(String(decoding: bytes, as: UTF8.self)) else {
             throw RESPParseError(reason: "invalid double")
         }
         return .double(number)

@@ -59,7 +59,13 @@ final class Socket {
         guard descriptor >= 0 else { return .failure(.refused(lastErrorText())) }
         let socket = Socket(descriptor: descriptor)
         socket.setOption(Int32(IPPROTO_TCP), TCP_NODELAY)  // one command, one segment, no 40 ms Nagle stall
-        socket.setOption(SOL_SOCKET, SO_KEEPALIVE)  // notices flows a NAT or failover dropped silently
+        // Keepalive notices flows a NAT or a failover dropped silently, and keeps NAT mappings
+        // warm. Linux waits two hours before the first probe by default, far longer than a warm
+        // Lambda environment lives: probe after 60 s idle, every 10 s, give up after 3.
+        socket.setOption(SOL_SOCKET, SO_KEEPALIVE)
+        socket.setOption(Int32(IPPROTO_TCP), TCP_KEEPIDLE, 60)
+        socket.setOption(Int32(IPPROTO_TCP), TCP_KEEPINTVL, 10)
+        socket.setOption(Int32(IPPROTO_TCP), TCP_KEEPCNT, 3)
         if Glibc.connect(descriptor, info.ai_addr, info.ai_addrlen) == 0 { return .success(socket) }
         guard errno == EINPROGRESS else { return .failure(.refused(lastErrorText())) }
         guard socket.waitFor(Int16(POLLOUT), deadline: deadline) else { return .failure(.timedOut) }
@@ -72,9 +78,10 @@ final class Socket {
         return .success(socket)
     }
 
-    private func setOption(_ level: Int32, _ option: Int32) {
-        var enabled: Int32 = 1
-        _ = setsockopt(descriptor, level, option, &enabled, socklen_t(MemoryLayout<Int32>.size))
+    /// Best effort: a socket option the kernel refuses leaves a working, if less tuned, socket.
+    private func setOption(_ level: Int32, _ option: Int32, _ value: Int32 = 1) {
+        var value = value
+        _ = setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Waits until `events` are ready; false when the deadline passed first. An error or hang-up

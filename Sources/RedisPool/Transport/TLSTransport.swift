@@ -55,6 +55,8 @@ final class TLSTransport: Transport {
         }
     }
 
+    /// SSL_read_ex runs before any poll: bytes OpenSSL has already decrypted (`SSL_pending`)
+    /// come back at once instead of waiting on a socket that may have nothing more to say.
     func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(RedisError) -> Int {
         var received = 0
         try perform("waiting for a reply", deadline: deadline) {

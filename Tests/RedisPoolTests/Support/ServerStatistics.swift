@@ -9,6 +9,13 @@ extension RedisServer {
         return Int(calls) ?? -1
     }
 
+    /// Connections accepted since start (the asking redis-cli's own included).
+    func connectionsReceived() throws -> Int {
+        let line = try cli("INFO", "stats").split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("total_connections_received:") }
+        return line.flatMap { Int($0.split(separator: ":")[1]) } ?? -1
+    }
+
     func resetStatistics() throws {
         try cli("CONFIG", "RESETSTAT")
     }

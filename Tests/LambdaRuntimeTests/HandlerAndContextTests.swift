@@ -13,7 +13,7 @@ private struct Greeter: CodableLambdaHandler {
     }
 }
 
-@Suite struct CodableHandlerTests {
+@Suite struct HandlerAndContextTests {
     private let context = LambdaContext(
         requestID: "r", deadline: LambdaDeadline(millisecondsSinceEpoch: 0), invokedFunctionARN: "arn",
         function: FunctionEnvironment(environment: { _ in nil }), logger: LambdaLogger()
@@ -38,6 +38,14 @@ private struct Greeter: CodableLambdaHandler {
         #expect(throws: FunctionError(type: "Function.NegativeCount", message: "count must not be negative")) {
             try adapter.handle(Array(#"{"name":"x","count":-1}"#.utf8), context: context)
         }
+    }
+
+    @Test func deadlineOnTheMonotonicClock() {
+        let deadline = LambdaDeadline(millisecondsSinceEpoch: WallClock.millisecondsSinceEpoch() + 2000)
+        let instant = deadline.instant(leaving: .milliseconds(500))
+        let left = instant - ContinuousClock.now
+        #expect(left > .milliseconds(1200) && left <= .milliseconds(1500))
+        #expect(LambdaDeadline(millisecondsSinceEpoch: 0).remainingTime < .zero)
     }
 
     @Test func functionEnvironmentFromVariables() {

@@ -1,0 +1,107 @@
+import LambdaEvents
+import RedisPool
+import Testing
+import TestSupport
+@testable import PriceCache
+
+/// The store against a real redis-server: TTLs, latest wins, per-write failures, reads.
+@Suite(.serialized) final class CacheStoreTests {
+    let server: RedisServer
+    let client: RedisClient
+    let store: CacheStore
+
+    init() throws {
+        server = try RedisServer.start()
+        client = try RedisClient(configuration: RedisConfiguration(endpoint: server.host, port: server.port, useTLS: false))
+        store = CacheStore(client: client)
+    }
+
+    deinit {
+        server.stop()
+    }
+
+    private func price(_ symbol: String, close: String, timestamp: Int) throws -> PriceUpdate {
+        try PriceUpdate(json: .object([
+            "symbol": .string(symbol), "close": .string(close), "open": .string("1"), "high": .string("1"),
+            "low": .string("1"), "volume": .string("1"), "timestamp": .integer(timestamp),
+        ]))
+    }
+
+    private func signal(_ direction: String, timestamp: Int) throws -> TradingSignal {
+        try TradingSignal(json: JSONParser.parse(Array(#"{"symbol":"AAPL","strategy_id":"momentum","signal":"\#(direction)","confidence":0.5,"timestamp":"\#(timestamp)","price":"1"}"#.utf8)))
+    }
+
+    private func ttl(_ key: String) throws -> Int {
+        Int(try client.command(RedisCommand("TTL", key)).integerValue ?? -3)
+    }
+
+    @Test func everyFamilyIsWrittenWithItsTTL() throws {
+        let userID = try Identifier("user-1", field: "user_id")
+        let writes = [
+            try price("AAPL", close: "1", timestamp: 10).cacheWrite,
+            try signal("buy", timestamp: 10).cacheWrite,
+            try AlertStatus(json: .object(["alert_id": .string("a-1"), "status": .string("pending")])).cacheWrite,
+            try SessionUpdate(userID: userID, json: .object([]), now: EpochSeconds(seconds: 10)).cacheWrite,
+        ]
+        #expect(try store.write(writes, deadline: nil).map { try $0.get() } == [.written, .written, .written, .written])
+        for (key, family) in [("price:AAPL", KeyFamily.price), ("signal:AAPL:momentum", .signal), ("alert:status:a-1", .alertStatus), ("session:user-1", .session)] {
+            let remaining = try ttl(key)
+            #expect((family.ttlSeconds - 2...family.ttlSeconds).contains(remaining), "\(key) has TTL \(remaining)")
+        }
+    }
+
+    @Test func anOlderPriceNeverReplacesANewerOne() throws {
+        let symbol = try Symbol("MSFT")
+        #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
+        // Reordered and redelivered: older is skipped, equal overwrites, newer wins.
+        let outcomes = try store.write([
+            price("MSFT", close: "1", timestamp: 19).cacheWrite,
+            price("MSFT", close: "2.5", timestamp: 20).cacheWrite,
+            price("MSFT", close: "3", timestamp: 30).cacheWrite,
+            price("MSFT", close: "0", timestamp: 29).cacheWrite,
+        ], deadline: nil)
+        #expect(try outcomes.map { try $0.get() } == [.stale, .written, .written, .stale])
+        let cached = try store.prices([symbol], deadline: nil).first ?? nil
+        #expect(cached?.first { $0.field == "close" }?.value == "3")
+        #expect(cached?.first { $0.field == "timestamp" }?.value == "30")
+    }
+
+    @Test func anOlderSignalNeverReplacesANewerOne() throws {
+        let symbol = try Symbol("AAPL")
+        let strategy = try Identifier("momentum", field: "strategy_id")
+        let outcomes = try store.write([signal("buy", timestamp: 50).cacheWrite, signal("sell", timestamp: 40).cacheWrite], deadline: nil)
+        #expect(try outcomes.map { try $0.get() } == [.written, .stale])
+        #expect(try store.signal(symbol, strategyID: strategy, deadline: nil)?.contains(#""signal":"buy""#) == true)
+    }
+
+    @Test func aWriteRedisRefusesFailsAlone() throws {
+        _ = try client.command(RedisCommand("SET", "price:WRONG", "a string, not a hash"))
+        let outcomes = try store.write([price("WRONG", close: "1", timestamp: 1).cacheWrite, price("RIGHT", close: "1", timestamp: 1).cacheWrite], deadline: nil)
+        guard case .failure(let error) = outcomes[0] else {
+            Issue.record("writing a hash over a string must fail")
+            return
+        }
+        #expect(error.kind == .server(code: "WRONGTYPE"))
+        #expect(try outcomes[1].get() == .written)
+    }
+
+    @Test func writesSurviveALostScriptCache() throws {
+        _ = try client.command(RedisCommand("SCRIPT", "FLUSH"))
+        #expect(try store.write([price("FLUSH", close: "1", timestamp: 1).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
+    }
+
+    @Test func readsSeveralKeysAndTellsMissingOnes() throws {
+        _ = try store.write([price("A1", close: "1", timestamp: 1).cacheWrite, price("A3", close: "3", timestamp: 1).cacheWrite], deadline: nil)
+        let cached = try store.prices([Symbol("A1"), Symbol("A2"), Symbol("A3")], deadline: nil)
+        #expect(cached.map { $0?.first?.value } == ["1", nil, "3"])
+        #expect(try store.alertStatus(Identifier("none", field: "alert_id"), deadline: nil) == nil)
+    }
+
+    @Test func readsASessionsActiveSymbols() throws {
+        let userID = try Identifier("user-2", field: "user_id")
+        #expect(try store.activeSymbols(of: userID, deadline: nil) == nil)
+        let update = try SessionUpdate(userID: userID, json: .object(["active_symbols": .string("AAPL,MSFT")]), now: EpochSeconds(seconds: 1))
+        _ = try store.write([update.cacheWrite], deadline: nil)
+        #expect(try store.activeSymbols(of: userID, deadline: nil) == [Symbol("AAPL"), Symbol("MSFT")])
+    }
+}
