@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 SANITIZERS=("$@")
 if [ ${#SANITIZERS[@]} -eq 0 ]; then SANITIZERS=(address thread); fi
 
+FAILED=()
 for sanitizer in "${SANITIZERS[@]}"; do
     scratch=".build-${sanitizer:0:1}san"
     started=$(date +%s)
@@ -21,8 +22,13 @@ for sanitizer in "${SANITIZERS[@]}"; do
     # halt_on_error: the first report fails the run instead of scrolling by. detect_leaks=0: the
     # Swift runtime's metadata caches live until exit and LeakSanitizer reports them as leaks.
     # SANITIZER tells the fault tests the function binary is instrumented (its RSS is not a leak signal).
+    # A failure under one sanitizer does not skip the next: the summary line says which failed.
     SANITIZER="$sanitizer" FUZZ_SCALE=0.1 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1" TSAN_OPTIONS="halt_on_error=1" \
-        swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
+        swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" || FAILED+=("$sanitizer")
     finished=$(date +%s)
     echo "== $sanitizer: build $((built - started)) s, tests $((finished - built)) s"
 done
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "== failed under: ${FAILED[*]}" >&2
+    exit 1
+fi

@@ -1,28 +1,25 @@
 import LambdaEvents
 import PriceCache
 import Testing
+import TestSupport
 
 /// Seeded fuzzing of everything that reads an event's bytes: the JSON parser, the batch and HTTP
 /// request shapes, each record's payload, and the domain values (price updates, signals, alert
-/// statuses) built from them. A crash fails the run; beyond crashes, every accepted
-/// document must write back to bytes that parse to the same value.
-@Suite struct EventDecodingFuzzTests {
-    /// Shards run in parallel; each is reproducible from its seed alone.
+/// statuses) built from them. A crash fails the run; beyond crashes, every accepted document must
+/// write back to bytes that parse to the same value.
+///
+/// Serialized, each shard on its own thread (`onOwnThread`): a few seconds of CPU per shard must
+/// not hold Swift's cooperative threads away from the rest of the suite.
+@Suite(.serialized) struct EventDecodingFuzzTests {
+    /// Each shard is reproducible from its seed alone.
     static let shards = Array(0..<8)
     static let inputsPerShard = FuzzBudget.inputs(50_000)
 
     @Test("event decoding survives mutated and random inputs", arguments: shards)
-    func eventDecodingSurvives(shard: Int) {
+    func eventDecodingSurvives(shard: Int) async {
         let seed = 0x5EED_E7E4_0000 + UInt64(shard)
-        var mutator = InputMutator(seed: seed, corpus: EventCorpus.seeds, tokens: EventCorpus.tokens)
-        var outcomes = DecodingOutcomes()
-        for index in 0..<Self.inputsPerShard {
-            let input = mutator.next()
-            if let problem = decode(input, outcomes: &outcomes) {
-                Issue.record("seed \(seed) input \(index): \(problem)")
-                return
-            }
-        }
+        let (outcomes, problem) = await onOwnThread { Self.fuzz(seed: seed) }
+        #expect(problem == nil, "seed \(seed): \(problem ?? "")")
         // Inputs that still parse reach the shape decoders; a mutator that only made garbage
         // would test the first byte of the parser and nothing else.
         #expect(outcomes.parsed > Self.inputsPerShard / 50, "too few inputs parsed: \(outcomes)")
@@ -31,8 +28,21 @@ import Testing
         #expect(outcomes.rejected > 0)
     }
 
+    /// Runs one shard; stops at the first broken invariant and says which input broke it.
+    private static func fuzz(seed: UInt64) -> (DecodingOutcomes, String?) {
+        var mutator = InputMutator(seed: seed, corpus: EventCorpus.seeds, tokens: EventCorpus.tokens)
+        var outcomes = DecodingOutcomes()
+        for index in 0..<inputsPerShard {
+            let input = mutator.next()
+            if let problem = decode(input, outcomes: &outcomes) {
+                return (outcomes, "input \(index): \(problem)")
+            }
+        }
+        return (outcomes, nil)
+    }
+
     /// Decodes one input every way a function would; returns a broken invariant, if any.
-    private func decode(_ input: [UInt8], outcomes: inout DecodingOutcomes) -> String? {
+    private static func decode(_ input: [UInt8], outcomes: inout DecodingOutcomes) -> String? {
         let value: JSONValue
         do {
             value = try JSONParser.parse(input)
@@ -65,7 +75,7 @@ import Testing
 
 extension EventDecodingFuzzTests {
     /// Every domain reading of one JSON value; what they accept must make a well-formed cache write.
-    private func decodeDomainValues(_ value: JSONValue, outcomes: inout DecodingOutcomes) {
+    private static func decodeDomainValues(_ value: JSONValue, outcomes: inout DecodingOutcomes) {
         if let update = try? PriceUpdate(json: value) {
             outcomes.domainValues += 1
             _ = update.cacheWrite
@@ -81,7 +91,7 @@ extension EventDecodingFuzzTests {
     }
 }
 
-struct DecodingOutcomes: CustomStringConvertible {
+struct DecodingOutcomes: Sendable, CustomStringConvertible {
     var parsed = 0
     var rejected = 0
     var shapesDecoded = 0

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The real PriceCacheHandler binary running as a Lambda would run it: its own process, talking to
 /// a Runtime API over loopback, configured only through the environment.
-struct FunctionProcess {
+struct FunctionProcess: Sendable {
     let api = ScriptedRuntimeAPI()
     let server: LoopbackHTTPServer
     let process: SpawnedProcess
@@ -38,6 +38,16 @@ struct FunctionProcess {
         process.kill()
         api.stop()
         server.stop()
+    }
+
+    /// Invokes and waits for the answer, on a thread of its own (see `onOwnThread`).
+    func call(_ event: String, timeout: Duration = .seconds(10)) async -> ScriptedRuntimeAPI.Answer? {
+        await onOwnThread { [api] in api.call(event, timeout: timeout) }
+    }
+
+    /// Waits for the process to end, on a thread of its own.
+    func exit(within timeout: Duration) async -> SpawnedProcessExit? {
+        await onOwnThread { [process] in process.waitForExit(timeout: timeout) }
     }
 
     /// What a failed expectation shows: the function's own output, the first thing to read.

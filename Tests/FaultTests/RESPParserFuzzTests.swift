@@ -1,11 +1,13 @@
 import RedisPool
 import Testing
+import TestSupport
 
 /// Seeded fuzzing of the RESP reply parser, the code that reads whatever a server (or anything
 /// listening on its port) sends. A crash fails the run. Beyond crashes: the parser is incremental,
 /// so the same bytes must give the same replies and the same verdict whether they arrive at once or
 /// split anywhere; and every command the encoder writes must parse back to its exact arguments.
-@Suite struct RESPParserFuzzTests {
+/// Serialized, each shard on its own thread, as `EventDecodingFuzzTests` (same reason).
+@Suite(.serialized) struct RESPParserFuzzTests {
     static let shards = Array(0..<8)
     static let inputsPerShard = FuzzBudget.inputs(80_000)
 
@@ -28,40 +30,56 @@ import Testing
     ].map { Array($0.utf8) }
 
     @Test("RESP parser survives mutated and random replies", arguments: shards)
-    func parserSurvives(shard: Int) {
+    func parserSurvives(shard: Int) async {
         let seed = 0x5EED_2E59_0000 + UInt64(shard)
-        var mutator = InputMutator(seed: seed, corpus: Self.seeds, tokens: Self.tokens)
-        var completeReplies = 0
-        var protocolErrors = 0
-        for index in 0..<Self.inputsPerShard {
-            let input = mutator.next()
-            let whole = Self.parse([input[...]])
-            let split = Self.parse(mutator.chunks(of: input))
-            guard whole == split else {
-                Issue.record("seed \(seed) input \(index): \(whole) at once but \(split) in pieces; input \(Array(input.prefix(120)))")
-                return
-            }
-            completeReplies += whole.replies.count
-            if whole.failed { protocolErrors += 1 }
-        }
-        #expect(completeReplies > Self.inputsPerShard / 10, "mutations left too few valid replies")
-        #expect(protocolErrors > Self.inputsPerShard / 10, "mutations left too few invalid replies")
+        let result = await onOwnThread { Self.fuzzParser(seed: seed) }
+        #expect(result.problem == nil, "seed \(seed): \(result.problem ?? "")")
+        #expect(result.completeReplies > Self.inputsPerShard / 10, "mutations left too few valid replies")
+        #expect(result.protocolErrors > Self.inputsPerShard / 10, "mutations left too few invalid replies")
     }
 
     @Test("encoded commands parse back to their exact arguments", arguments: shards)
-    func encoderRoundTrips(shard: Int) {
-        var random = SplitMix64(seed: 0x5EED_E2C0_0000 + UInt64(shard))
-        for _ in 0..<Self.inputsPerShard / 8 {
+    func encoderRoundTrips(shard: Int) async {
+        let problem = await onOwnThread { Self.fuzzEncoder(seed: 0x5EED_E2C0_0000 + UInt64(shard)) }
+        #expect(problem == nil, "\(problem ?? "")")
+    }
+
+    struct ParserRun: Sendable {
+        var completeReplies = 0
+        var protocolErrors = 0
+        var problem: String?
+    }
+
+    private static func fuzzParser(seed: UInt64) -> ParserRun {
+        var mutator = InputMutator(seed: seed, corpus: seeds, tokens: tokens)
+        var run = ParserRun()
+        for index in 0..<inputsPerShard {
+            let input = mutator.next()
+            let whole = parse([input[...]])
+            let split = parse(mutator.chunks(of: input))
+            guard whole == split else {
+                run.problem = "input \(index): \(whole) at once but \(split) in pieces; input \(Array(input.prefix(120)))"
+                return run
+            }
+            run.completeReplies += whole.replies.count
+            if whole.failed { run.protocolErrors += 1 }
+        }
+        return run
+    }
+
+    private static func fuzzEncoder(seed: UInt64) -> String? {
+        var random = SplitMix64(seed: seed)
+        for _ in 0..<inputsPerShard / 8 {
             let arguments = (0..<random.within(1...8)).map { _ in
                 (0..<random.within(0...40)).map { _ in random.byte() }
             }
             let encoded = RESPEncoder.encode([RedisCommand(arguments: arguments)])
-            let parsed = Self.parse([encoded[...]])
+            let parsed = parse([encoded[...]])
             guard !parsed.failed, parsed.replies == [.array(arguments.map(RESPValue.bulkString))] else {
-                Issue.record("\(arguments) encoded as \(encoded) parsed as \(parsed)")
-                return
+                return "\(arguments) encoded as \(encoded) parsed as \(parsed)"
             }
         }
+        return nil
     }
 
     /// What a connection would see: every complete reply, and whether a protocol error ended it.
