@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import LambdaRuntime
 
 @Suite struct LocalRuntimeAPITests {
@@ -62,7 +63,7 @@ import Testing
             ClosureHandler { _, _ throws(FunctionError) in throw FunctionError(type: "Function.InvalidEvent", message: "no symbol") }
         }
         let api = api
-        let answer = await offPool {
+        let answer = await onOwnThread {
             LocalInvocation.invoke(HTTPRequest(method: "POST", target: LocalInvocation.invokePath, headers: [], body: Array("{}".utf8)), api: api)
         }
         #expect(answer.status == 200)
@@ -86,7 +87,7 @@ import Testing
                 return event
             }
         }
-        #expect(await offPool { LocalInvocation.printOutcomes(requestIDs, api: api, name: "f") } == 1)
+        #expect(await onOwnThread { LocalInvocation.printOutcomes(requestIDs, api: api, name: "f") } == 1)
         server.stop()
         _ = await loopStatus
     }

@@ -19,20 +19,12 @@ final class Observations<Value: Sendable>: Sendable {
     var all: [Value] { values.withLock { $0 } }
 }
 
-/// Runs blocking work on a thread of its own and waits for it without holding one of Swift's
-/// cooperative threads (only as many as cores: blocking them would starve the other tests).
-func offPool<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
-    await withCheckedContinuation { continuation in
-        DetachedThread.start { continuation.resume(returning: work()) }
-    }
-}
-
 /// Runs the real loop (libcurl included) against `address` and returns its exit status once the
 /// Runtime API's answers end it.
 func runLoop<Handler: LambdaHandler & Sendable>(
     against address: String, _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
 ) async -> Int32 {
-    await offPool {
+    await onOwnThread {
         let logger = LambdaLogger(format: .text, minimumLevel: .info, requestID: nil, descriptor: StandardStreams.error)
         return RuntimeLoop.start(address: address, logger: logger, initialize: initialize)
     }

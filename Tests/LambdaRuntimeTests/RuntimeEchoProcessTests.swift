@@ -99,7 +99,7 @@ import TestSupport
             for caller in 0..<8 {
                 group.addTask {
                     let body = Array(#"{"caller":\#(caller)}"#.utf8)
-                    return (caller, try await offPool { Result { try LoopbackClient.send(port: port, method: "POST", path: path, body: body) } }.get())
+                    return (caller, try await onOwnThread { Result { try LoopbackClient.send(port: port, method: "POST", path: path, body: body) } }.get())
                 }
             }
             return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }

@@ -1,5 +1,6 @@
 import RedisPool
 import Testing
+import TestSupport
 
 @Suite struct RESPParserTests {
     /// Parses `text` whole, and again fed one byte at a time: both must give the same replies.
@@ -162,18 +163,5 @@ import Testing
                 #expect(!error.reason.isEmpty)
             }
         }
-    }
-}
-
-/// A tiny deterministic generator, so a failing input can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

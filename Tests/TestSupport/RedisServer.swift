@@ -55,7 +55,7 @@ public final class RedisServer: @unchecked Sendable {
     public var host: String { "127.0.0.1" }
 
     private let lock = NSLock()
-    private var process: ChildProcess?
+    private var process: SpawnedProcess?
 
     /// Starts a server on a free port (trying a few ports: another test may take one between the
     /// probe and the bind).
@@ -86,7 +86,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// The process id while running.
     public var processIdentifier: Int32? {
-        lock.withLock { process?.identifier }
+        lock.withLock { process?.pid }
     }
 
     /// Graceful stop (SIGTERM), waiting for the process to exit.
@@ -118,12 +118,12 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
     public func pause() {
-        lock.withLock { process?.send(SIGSTOP) }
+        lock.withLock { process?.send(signal: SIGSTOP) }
     }
 
     /// Thaws a paused server (SIGCONT).
     public func resume() {
-        lock.withLock { process?.send(SIGCONT) }
+        lock.withLock { process?.send(signal: SIGCONT) }
     }
 
     /// Runs one command with `redis-cli` as the default user (or `user`) and returns its output.
@@ -170,13 +170,16 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private func launch() throws {
-        let process = try ChildProcess.spawn(CommandLineTool.locate("redis-server").path, arguments)
+        let process = try SpawnedProcess(
+            executable: CommandLineTool.locate("redis-server").path, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment
+        )
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if let status = process.exitStatusIfExited() {
+            if let exit = process.exit {
                 lock.withLock { self.process = nil }
-                throw Failure.didNotStart("exited with status \(status); log: \(logTail())")
+                throw Failure.didNotStart("exited with \(exit); log: \(logTail())")
             }
             if Self.acceptsConnections(port: port) { return }
             Thread.sleep(forTimeInterval: 0.01)
@@ -187,14 +190,15 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Sends `signal` (continuing a paused process so it can act on it) and waits for the exit.
     private func signal(_ signal: Int32) {
-        let running = lock.withLock { () -> ChildProcess? in
+        let running = lock.withLock { () -> SpawnedProcess? in
             defer { process = nil }
             return process
         }
         guard let running else { return }
-        running.send(signal)
-        running.send(SIGCONT)
-        running.waitForExit()
+        running.send(signal: signal)
+        running.send(signal: SIGCONT)
+        // A graceful stop that has not ended in 10 s is forced: a test must never hang on it.
+        if running.waitForExit(timeout: .seconds(10)) == nil { running.kill() }
     }
 
     private func logTail() -> String {
@@ -237,69 +241,6 @@ func loopbackAddress(port: Int) -> sockaddr_in {
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     return address
-}
-
-/// A child started with `posix_spawn` and a clean signal state. Foundation's `Process` passes on
-/// the spawning thread's blocked-signal mask, and the test runner's threads block SIGTERM: a
-/// `redis-server` started that way never hears a graceful stop.
-final class ChildProcess: @unchecked Sendable {
-    let identifier: pid_t
-    private let lock = NSLock()
-    private var exitStatus: Int32?
-
-    private init(identifier: pid_t) {
-        self.identifier = identifier
-    }
-
-    static func spawn(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
-            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0)
-        }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var identifier: pid_t = 0
-        let status = posix_spawn(&identifier, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else { throw CommandLineTool.Failure(description: "posix_spawn \(executable): \(status)") }
-        return ChildProcess(identifier: identifier)
-    }
-
-    func send(_ signal: Int32) {
-        guard lock.withLock({ exitStatus == nil }) else { return }
-        _ = kill(identifier, signal)
-    }
-
-    /// The exit status once the child has exited (reaped here), nil while it runs.
-    func exitStatusIfExited() -> Int32? {
-        lock.withLock {
-            if exitStatus == nil {
-                var status: Int32 = 0
-                if waitpid(identifier, &status, WNOHANG) == identifier { exitStatus = status }
-            }
-            return exitStatus
-        }
-    }
-
-    func waitForExit() {
-        lock.withLock {
-            guard exitStatus == nil else { return }
-            var status: Int32 = 0
-            while waitpid(identifier, &status, 0) == -1 && errno == EINTR {}
-            exitStatus = status
-        }
-    }
 }
 
 /// Runs a command-line tool from PATH and returns its standard output.
