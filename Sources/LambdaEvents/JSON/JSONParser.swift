@@ -159,11 +159,19 @@ public struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         position += 1  // the opening quote
         let start = position
-        // Fast path: most strings have no escapes and are one slice of the input.
+        // Fast path: most strings have no escapes and are one slice of the input, most are ASCII.
+        var unionOfBytes: UInt8 = 0
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+            unionOfBytes |= byte
             position += 1
         }
         guard let stop = current else { throw failure("unterminated string") }
+        if stop == UInt8(ascii: "\""), unionOfBytes < 0x80 {
+            // ASCII is valid UTF-8 as it is: no validation pass, no intermediate copy.
+            let text = String(decoding: bytes[start..<position], as: UTF8.self)
+            position += 1  // the closing quote
+            return text
+        }
         var utf8 = Array(bytes[start..<position])
         if stop != UInt8(ascii: "\"") {
             try continueEscapedString(into: &utf8)
