@@ -9,6 +9,17 @@ public struct CacheWrite: Sendable, Hashable {
     enum Shape: String, Sendable {
         case hash
         case string
+
+        /// Made once: every write of a batch passes the same bytes.
+        static let hashArgument = Array(Shape.hash.rawValue.utf8)
+        static let stringArgument = Array(Shape.string.rawValue.utf8)
+
+        var scriptArgument: [UInt8] {
+            switch self {
+            case .hash: Self.hashArgument
+            case .string: Self.stringArgument
+            }
+        }
     }
 
     public let key: String
@@ -43,10 +54,10 @@ public struct CacheWrite: Sendable, Hashable {
     }
 
     private func appendScriptArguments(to arguments: inout [[UInt8]]) {
-        arguments.append(Array(shape.rawValue.utf8))
-        arguments.append(Array(String(family.ttlSeconds).utf8))
-        arguments.append(latestWins.map { Array(String($0.seconds).utf8) } ?? [])
-        arguments.append(Array(String(values.count).utf8))
+        arguments.append(shape.scriptArgument)
+        arguments.append(family.ttlScriptArgument)
+        arguments.append(latestWins.map { decimalBytes($0.seconds) } ?? [])
+        arguments.append(decimalBytes(Int64(values.count)))
         for value in values {
             arguments.append(Array(value.utf8))
         }
@@ -119,6 +130,37 @@ public struct CacheWrite: Sendable, Hashable {
         end
         return results
         """, isIdempotent: true)
+}
+
+extension KeyFamily {
+    private static let priceTTL = decimalBytes(Int64(KeyFamily.price.ttlSeconds))
+    private static let signalTTL = decimalBytes(Int64(KeyFamily.signal.ttlSeconds))
+    private static let alertStatusTTL = decimalBytes(Int64(KeyFamily.alertStatus.ttlSeconds))
+    private static let sessionTTL = decimalBytes(Int64(KeyFamily.session.ttlSeconds))
+
+    /// The TTL as the script's argument, made once per family.
+    var ttlScriptArgument: [UInt8] {
+        switch self {
+        case .price: Self.priceTTL
+        case .signal: Self.signalTTL
+        case .alertStatus: Self.alertStatusTTL
+        case .session: Self.sessionTTL
+        }
+    }
+}
+
+/// The decimal digits of a non-negative number, written straight into bytes (no String between).
+private func decimalBytes(_ value: Int64) -> [UInt8] {
+    guard value > 0 else { return [UInt8(ascii: "0")] }
+    var digits: [UInt8] = []
+    digits.reserveCapacity(20)
+    var remaining = value
+    while remaining > 0 {
+        digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
+        remaining /= 10
+    }
+    digits.reverse()
+    return digits
 }
 
 /// What happened to one write.

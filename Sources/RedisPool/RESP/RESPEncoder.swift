@@ -36,16 +36,13 @@ public enum RESPEncoder {
     }
 
     private static func appendDecimal(_ value: Int, into buffer: inout [UInt8]) {
-        if value < 10 {
-            buffer.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: [UInt8] = []
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
         var remaining = value
-        while remaining > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
+        while divisor > 0 {
+            buffer.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
         }
-        buffer.append(contentsOf: digits.reversed())
     }
 }
