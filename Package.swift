@@ -4,6 +4,14 @@ import PackageDescription
 // Layers (see README "Architecture"): handlers -> LambdaRuntime, LambdaEvents, PriceCache;
 // PriceCache -> RedisPool -> COpenSSL; LambdaRuntime -> CCurl. LambdaRuntime and RedisPool never
 // import each other.
+// Release builds optimise across module boundaries: the event parsing, validation and Redis
+// encoding of a batch run through generic code of other modules (arrays of JSON values, results),
+// which without this is called unspecialised, resolving type metadata at run time for every
+// record. (An unsafe flag is allowed in a root package; nothing depends on this one.)
+let releaseOptimization: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "swift-lambda-redis",
     products: [
@@ -24,19 +32,25 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "LambdaRuntime", dependencies: ["CCurl"]),
-        .target(name: "LambdaEvents"),
-        .target(name: "RedisPool", dependencies: ["COpenSSL"]),
-        .target(name: "PriceCache", dependencies: ["RedisPool", "LambdaEvents"]),
+        .target(name: "LambdaRuntime", dependencies: ["CCurl"], swiftSettings: releaseOptimization),
+        .target(name: "LambdaEvents", swiftSettings: releaseOptimization),
+        .target(name: "RedisPool", dependencies: ["COpenSSL"], swiftSettings: releaseOptimization),
+        .target(name: "PriceCache", dependencies: ["RedisPool", "LambdaEvents"], swiftSettings: releaseOptimization),
         // What both cache functions share: event shapes to domain calls, partial batches, HTTP answers, metrics.
-        .target(name: "HandlerCore", dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]),
+        .target(
+            name: "HandlerCore",
+            dependencies: ["LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"],
+            swiftSettings: releaseOptimization
+        ),
         .executableTarget(
             name: "PriceCacheHandler",
-            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]
+            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"],
+            swiftSettings: releaseOptimization
         ),
         .executableTarget(
             name: "SignalHandler",
-            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"]
+            dependencies: ["HandlerCore", "LambdaRuntime", "LambdaEvents", "PriceCache", "RedisPool"],
+            swiftSettings: releaseOptimization
         ),
         .executableTarget(
             name: "RuntimeEcho",

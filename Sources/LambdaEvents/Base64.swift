@@ -4,41 +4,59 @@
 /// different, plausible update instead of refusing it.
 public enum Base64 {
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard input.count % 4 == 0 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            let isLastQuad = index + 4 == input.count
-            var accumulator: UInt32 = 0
-            var padding = 0
-            for offset in 0..<4 {
-                let byte = input[index + offset]
-                if byte == UInt8(ascii: "="), isLastQuad, offset >= 2 {
-                    padding += 1
-                    accumulator <<= 6
-                    continue
-                }
-                guard padding == 0, let sextet = sextet(of: byte) else { return nil }
-                accumulator = accumulator << 6 | UInt32(sextet)
-            }
-            output.append(UInt8(truncatingIfNeeded: accumulator >> 16))
-            if padding < 2 { output.append(UInt8(truncatingIfNeeded: accumulator >> 8)) }
-            if padding < 1 { output.append(UInt8(truncatingIfNeeded: accumulator)) }
-            index += 4
-        }
-        return output
+        var text = text
+        // Record data arrives as a native UTF-8 string, so this reads it in place, without a copy.
+        return text.withUTF8 { decode($0) }
     }
 
-    private static func sextet(of byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+"): 62
-        case UInt8(ascii: "/"): 63
-        default: nil
+    private static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard input.count % 4 == 0 else { return nil }
+        guard input.count > 0 else { return [] }
+        let padding = input[input.count - 1] == UInt8(ascii: "=") ? (input[input.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+        let outputCount = input.count / 4 * 3 - padding
+        var failed = false
+        let output = [UInt8](unsafeUninitializedCapacity: outputCount) { output, initializedCount in
+            var written = 0
+            var index = 0
+            while index < input.count {
+                let isLastQuad = index + 4 == input.count
+                // Padding only in the last quad's last two places (`=` is not in the alphabet, so
+                // anywhere else it fails like any other foreign byte).
+                let third = isLastQuad && padding == 2 ? 0 : sextets[Int(input[index + 2])]
+                let fourth = isLastQuad && padding >= 1 ? 0 : sextets[Int(input[index + 3])]
+                let first = sextets[Int(input[index])]
+                let second = sextets[Int(input[index + 1])]
+                guard (first | second | third | fourth) & invalid == 0 else {
+                    failed = true
+                    break
+                }
+                let accumulator = UInt32(first) << 18 | UInt32(second) << 12 | UInt32(third) << 6 | UInt32(fourth)
+                output[written] = UInt8(truncatingIfNeeded: accumulator >> 16)
+                written += 1
+                if written < outputCount {
+                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 8)
+                    written += 1
+                }
+                if written < outputCount {
+                    output[written] = UInt8(truncatingIfNeeded: accumulator)
+                    written += 1
+                }
+                index += 4
+            }
+            initializedCount = written
         }
+        return failed ? nil : output
     }
+
+    /// Marks a byte outside the alphabet in `sextets`.
+    private static let invalid: UInt8 = 0x80
+
+    /// Each byte's 6-bit value, or `invalid`: one table look-up per input byte.
+    private static let sextets: [UInt8] = {
+        var table = [UInt8](repeating: invalid, count: 256)
+        for (value, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(byte)] = UInt8(value)
+        }
+        return table
+    }()
 }

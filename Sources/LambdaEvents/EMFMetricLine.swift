@@ -53,7 +53,13 @@ public struct EMFMetricLine: Sendable, Equatable {
     }
 
     /// The line to print, newline included.
-    public var line: [UInt8] { json.jsonBytes + [0x0A] }
+    public var line: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)  // a line with the usual seven metrics is about 600 bytes
+        json.write(into: &bytes)
+        bytes.append(0x0A)
+        return bytes
+    }
 
     /// JSON has no NaN or infinity; a broken measurement is reported as 0 rather than breaking
     /// the whole line (CloudWatch drops a line it cannot parse, and every metric in it).

@@ -9,18 +9,48 @@ public final class CacheStore: Sendable {
         self.client = client
     }
 
-    /// Runs every write as one pipeline of script calls. A write that Redis refuses (a key of
-    /// the wrong type, say) fails alone; losing the connection throws, since then nothing is known.
+    /// At most this many writes go into one script call. Redis runs a script without serving
+    /// anyone else, so a Kinesis batch of 10,000 records is cut into calls of a few hundred
+    /// microseconds each (all still sent in one write, one round trip) rather than one call that
+    /// would hold every other client, the serving layer's reads included, for tens of milliseconds.
+    static let maximumWritesPerScriptCall = 100
+
+    /// Runs every write in one round trip: one script call per `maximumWritesPerScriptCall`
+    /// writes, pipelined. A write that Redis refuses (a key of the wrong type, say) fails alone;
+    /// losing the connection throws, since then nothing is known.
     public func write(_ writes: [CacheWrite], deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
         guard !writes.isEmpty else { return [] }
-        let replies = try client.runPipelined(CacheWrite.script, calls: writes.map(\.scriptCall), deadline: deadline)
-        return replies.map { reply in
-            reply.flatMap { value in
-                switch value.integerValue {
-                case 1: .success(.written)
-                case 0: .success(.stale)
-                default: .failure(unexpected(value, from: "the cache write script"))
-                }
+        let chunks = stride(from: 0, to: writes.count, by: Self.maximumWritesPerScriptCall).map {
+            writes[$0..<min($0 + Self.maximumWritesPerScriptCall, writes.count)]
+        }
+        let replies = try client.runPipelined(CacheWrite.script, calls: chunks.map(CacheWrite.scriptCall(for:)), deadline: deadline)
+        var outcomes: [Result<WriteOutcome, RedisError>] = []
+        outcomes.reserveCapacity(writes.count)
+        for (chunk, reply) in zip(chunks, replies) {
+            outcomes += Self.outcomes(of: reply, writeCount: chunk.count)
+        }
+        return outcomes
+    }
+
+    /// One script call's reply read write by write; an error for the whole call (the script
+    /// could not run) is every one of its writes' failure.
+    private static func outcomes(of reply: Result<RESPValue, RedisError>, writeCount: Int) -> [Result<WriteOutcome, RedisError>] {
+        let perWrite: [RESPValue]
+        switch reply {
+        case .failure(let error):
+            return Array(repeating: .failure(error), count: writeCount)
+        case .success(let value):
+            guard let elements = value.arrayValue, elements.count == writeCount else {
+                return Array(repeating: .failure(unexpected(value, from: "the cache write script")), count: writeCount)
+            }
+            perWrite = elements
+        }
+        return perWrite.map { value in
+            switch value {
+            case .integer(1): .success(.written)
+            case .integer(0): .success(.stale)
+            case .error(let text): .failure(RedisError.fromReply(text))
+            default: .failure(unexpected(value, from: "the cache write script"))
             }
         }
     }

@@ -31,11 +31,22 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
 /// The character and length rules of a key part, with the message that names them.
 struct KeyPartRule {
     let maximumLength: Int
-    let extraCharacters: Set<UInt8>
+    /// Indexed by byte: whether it may appear (a table, since every key part of every record is checked).
+    let allowed: [Bool]
     let allowedDescription: String
 
-    static let symbol = KeyPartRule(maximumLength: 32, extraCharacters: Set(".-^=_".utf8), allowedDescription: "A-Z a-z 0-9 . - ^ = _")
-    static let identifier = KeyPartRule(maximumLength: 64, extraCharacters: Set(".-_".utf8), allowedDescription: "A-Z a-z 0-9 . - _")
+    init(maximumLength: Int, extraCharacters: String, allowedDescription: String) {
+        var allowed = [Bool](repeating: false, count: 256)
+        for byte in Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8) + Array(extraCharacters.utf8) {
+            allowed[Int(byte)] = true
+        }
+        self.maximumLength = maximumLength
+        self.allowed = allowed
+        self.allowedDescription = allowedDescription
+    }
+
+    static let symbol = KeyPartRule(maximumLength: 32, extraCharacters: ".-^=_", allowedDescription: "A-Z a-z 0-9 . - ^ = _")
+    static let identifier = KeyPartRule(maximumLength: 64, extraCharacters: ".-_", allowedDescription: "A-Z a-z 0-9 . - _")
 
     func check(_ text: String, field: String) throws(FieldError) {
         let bytes = text.utf8
@@ -48,10 +59,7 @@ struct KeyPartRule {
     }
 
     private func isAllowed(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: extraCharacters.contains(byte)
-        }
+        allowed[Int(byte)]
     }
 
     private static func describe(_ byte: UInt8) -> String {

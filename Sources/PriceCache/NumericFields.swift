@@ -36,10 +36,22 @@ public struct DecimalText: Sendable, Hashable, CustomStringConvertible {
     public var doubleValue: Double { Double(text) ?? 0 }
 
     /// Digits, optionally a point and more digits: no sign, no exponent, no spaces, nothing empty.
+    /// (One pass over the bytes, no intermediate arrays: five of these run for every price update.)
     static func isPlainDecimal(_ text: String) -> Bool {
-        let parts = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
-        let isDigits = { (part: Substring.UTF8View.SubSequence) in !part.isEmpty && part.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
-        return parts.allSatisfy(isDigits)
+        var digitsInPart = 0
+        var sawPoint = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digitsInPart += 1
+            case UInt8(ascii: ".") where !sawPoint && digitsInPart > 0:
+                sawPoint = true
+                digitsInPart = 0
+            default:
+                return false
+            }
+        }
+        return digitsInPart > 0
     }
 
     /// A valid JSON number literal without a sign, rewritten without its exponent.

@@ -44,8 +44,9 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// An error reply as the server sent it (`-WRONGTYPE Operation against ...`).
-    static func fromReply(_ text: String) -> RedisError {
+    /// An error reply as the server sent it (`-WRONGTYPE Operation against ...`), also when it
+    /// comes inside an array (a script's per-item results).
+    public static func fromReply(_ text: String) -> RedisError {
         let code = String(text.prefix { $0 != " " })
         switch code {
         case "MOVED", "ASK":

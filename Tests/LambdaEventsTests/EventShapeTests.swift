@@ -11,7 +11,7 @@ private func json(_ text: String) throws -> JSONValue {
         #expect(Base64.decode(encoded) == Array(decoded.utf8))
     }
 
-    @Test(arguments: ["Q", "QQ=", "QQ=A", "Q===", "QU JD", "QUJD\n", "!!!!", "QQ==QQ=="])
+    @Test(arguments: ["Q", "QQ=", "QQ=A", "Q===", "====", "QU JD", "QUJD\n", "!!!!", "QQ==QQ==", "QU\u{E9}", "QUJD\u{0}AAA"])
     func refusesAnythingElse(_ encoded: String) {
         #expect(Base64.decode(encoded) == nil)
     }

@@ -25,6 +25,13 @@ import Testing
         #expect(value == .string("a\"b\\c/d\u{08}\u{0C}\n\r\té😀"))
     }
 
+    @Test func keepsRawUTF8AndRefusesBrokenUTF8WithOrWithoutEscapes() throws {
+        #expect(try parse("[\"caf\u{E9}\",\"\u{1F600}\\n\"]") == .array([.string("caf\u{E9}"), .string("\u{1F600}\n")]))
+        for broken: [UInt8] in [[0x22, 0xC3, 0x22], [0x22, 0xFF, 0x5C, 0x6E, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22]] {
+            #expect(throws: JSONParseError(offset: 1, reason: "string is not valid UTF-8")) { try JSONParser.parse(broken) }
+        }
+    }
+
     @Test func lastDuplicateKeyWins() throws {
         #expect(try parse(#"{"a":1,"a":2}"#)["a"] == .number("2"))
     }

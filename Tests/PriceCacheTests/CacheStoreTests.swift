@@ -85,6 +85,26 @@ import TestSupport
         #expect(try outcomes[1].get() == .written)
     }
 
+    @Test func aLargeBatchIsOneRoundTripOfAFewScriptCallsAndARefusedWriteFailsAlone() throws {
+        _ = try client.command(RedisCommand("SET", "price:S140", "a string, not a hash"))
+        _ = try client.command(RedisCommand("CONFIG", "RESETSTAT"))
+        let writes = try (0..<250).map { try price("S\($0)", close: "\($0)", timestamp: 5).cacheWrite }
+        let outcomes = try store.write(writes, deadline: nil)
+        #expect(outcomes.count == 250)
+        for (index, outcome) in outcomes.enumerated() where index != 140 {
+            #expect((try? outcome.get()) == .written, "write \(index): \(outcome)")
+        }
+        guard case .failure(let error) = outcomes[140] else {
+            Issue.record("writing a hash over a string must fail")
+            return
+        }
+        #expect(error.kind == .server(code: "WRONGTYPE"))
+        #expect(try ttl("price:S249") > 0)
+        let stats = try client.command(RedisCommand("INFO", "commandstats")).stringValue ?? ""
+        let calls = (CacheStore.maximumWritesPerScriptCall + 249) / CacheStore.maximumWritesPerScriptCall
+        #expect(stats.contains("cmdstat_evalsha:calls=\(calls),"), "\(stats)")
+    }
+
     @Test func writesSurviveALostScriptCache() throws {
         _ = try client.command(RedisCommand("SCRIPT", "FLUSH"))
         #expect(try store.write([price("FLUSH", close: "1", timestamp: 1).cacheWrite], deadline: nil).map { try $0.get() } == [.written])

@@ -159,11 +159,16 @@ public struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         position += 1  // the opening quote
         let start = position
-        // Fast path: most strings have no escapes and are one slice of the input.
-        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
-            position += 1
-        }
+        // Fast path: most strings have no escapes and are one slice of the input, most are ASCII.
+        let (end, unionOfBytes) = Self.scanPlainRun(bytes, from: start)
+        position = end
         guard let stop = current else { throw failure("unterminated string") }
+        if stop == UInt8(ascii: "\""), unionOfBytes < 0x80 {
+            // ASCII is valid UTF-8 as it is: no validation pass, no intermediate copy.
+            let text = String(decoding: bytes[start..<position], as: UTF8.self)
+            position += 1  // the closing quote
+            return text
+        }
         var utf8 = Array(bytes[start..<position])
         if stop != UInt8(ascii: "\"") {
             try continueEscapedString(into: &utf8)
@@ -173,6 +178,24 @@ public struct JSONParser {
             throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
         }
         return text
+    }
+
+    /// Where the run of bytes from `start` that need no attention in a string (no quote, no
+    /// backslash, no control byte) ends, and the OR of those bytes (below 0x80: all ASCII).
+    /// Base64 record data makes this the parser's hottest loop, hence the unchecked buffer: the
+    /// loop condition keeps every index in bounds.
+    private static func scanPlainRun(_ bytes: [UInt8], from start: Int) -> (end: Int, unionOfBytes: UInt8) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = start
+            var union: UInt8 = 0
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                union |= byte
+                index += 1
+            }
+            return (index, union)
+        }
     }
 
     /// Reads the rest of a string that has escapes; stops on the closing quote, not past it.
