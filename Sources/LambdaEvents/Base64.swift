@@ -14,38 +14,46 @@ public enum Base64 {
         guard input.count > 0 else { return [] }
         let padding = input[input.count - 1] == UInt8(ascii: "=") ? (input[input.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
         let outputCount = input.count / 4 * 3 - padding
+        let lastQuad = input.count - 4
         var failed = false
         let output = [UInt8](unsafeUninitializedCapacity: outputCount) { output, initializedCount in
-            var written = 0
-            var index = 0
-            while index < input.count {
-                let isLastQuad = index + 4 == input.count
-                // Padding only in the last quad's last two places (`=` is not in the alphabet, so
-                // anywhere else it fails like any other foreign byte).
-                let third = isLastQuad && padding == 2 ? 0 : sextets[Int(input[index + 2])]
-                let fourth = isLastQuad && padding >= 1 ? 0 : sextets[Int(input[index + 3])]
-                let first = sextets[Int(input[index])]
-                let second = sextets[Int(input[index + 1])]
-                guard (first | second | third | fourth) & invalid == 0 else {
-                    failed = true
-                    break
+            // One table look-up per byte over a buffer (the table's once-token and bounds checked
+            // once, not per byte); every quad but the last has three whole bytes and no padding,
+            // so only the last is checked for how much it holds. Record data makes this hot.
+            failed = sextets.withUnsafeBufferPointer { table in
+                var written = 0
+                var index = 0
+                while index < lastQuad {
+                    guard let bits = quad(input, at: index, padding: 0, table: table) else { return true }
+                    output[written] = UInt8(truncatingIfNeeded: bits >> 16)
+                    output[written + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                    output[written + 2] = UInt8(truncatingIfNeeded: bits)
+                    written += 3
+                    index += 4
                 }
-                let accumulator = UInt32(first) << 18 | UInt32(second) << 12 | UInt32(third) << 6 | UInt32(fourth)
-                output[written] = UInt8(truncatingIfNeeded: accumulator >> 16)
-                written += 1
-                if written < outputCount {
-                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 8)
-                    written += 1
-                }
-                if written < outputCount {
-                    output[written] = UInt8(truncatingIfNeeded: accumulator)
-                    written += 1
-                }
-                index += 4
+                guard let bits = quad(input, at: lastQuad, padding: padding, table: table) else { return true }
+                output[written] = UInt8(truncatingIfNeeded: bits >> 16)
+                if padding < 2 { output[written + 1] = UInt8(truncatingIfNeeded: bits >> 8) }
+                if padding < 1 { output[written + 2] = UInt8(truncatingIfNeeded: bits) }
+                return false
             }
-            initializedCount = written
+            // Bytes need no deinitialisation: a failed decode hands back an empty array.
+            initializedCount = failed ? 0 : outputCount
         }
         return failed ? nil : output
+    }
+
+    /// The 24 bits of the quad at `index`, or nil if a byte is outside the alphabet. Padding is
+    /// allowed only in the last quad's last `padding` places (`=` is not in the alphabet, so
+    /// anywhere else it fails like any other foreign byte).
+    @inline(__always)
+    private static func quad(_ input: UnsafeBufferPointer<UInt8>, at index: Int, padding: Int, table: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let first = table[Int(input[index])]
+        let second = table[Int(input[index + 1])]
+        let third = padding == 2 ? 0 : table[Int(input[index + 2])]
+        let fourth = padding >= 1 ? 0 : table[Int(input[index + 3])]
+        guard (first | second | third | fourth) & invalid == 0 else { return nil }
+        return UInt32(first) << 18 | UInt32(second) << 12 | UInt32(third) << 6 | UInt32(fourth)
     }
 
     /// Marks a byte outside the alphabet in `sextets`.

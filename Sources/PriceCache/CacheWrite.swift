@@ -28,52 +28,66 @@ public struct CacheWrite: Sendable, Hashable {
     /// When set, the write is skipped if the cached value's timestamp is newer (Kinesis and SQS
     /// redeliver and reorder on retries; an old bar must not replace a newer one).
     let latestWins: EpochSeconds?
+    /// A hash's field names, in order (empty for a string).
+    let fieldNames: [String]
+    /// A hash's values, one per field name; a string's one value.
     let values: [String]
 
     public static func hash(key: String, fields: [(field: String, value: String)], family: KeyFamily, latestWins: EpochSeconds?) -> CacheWrite {
-        var values: [String] = []
-        values.reserveCapacity(fields.count * 2)
-        for (field, value) in fields {
-            values.append(field)
-            values.append(value)
-        }
-        return CacheWrite(key: key, shape: .hash, family: family, latestWins: latestWins, values: values)
+        CacheWrite(key: key, shape: .hash, family: family, latestWins: latestWins,
+                   fieldNames: fields.map(\.field), values: fields.map(\.value))
     }
 
     public static func string(key: String, value: String, family: KeyFamily, latestWins: EpochSeconds?) -> CacheWrite {
-        CacheWrite(key: key, shape: .string, family: family, latestWins: latestWins, values: [value])
+        CacheWrite(key: key, shape: .string, family: family, latestWins: latestWins, fieldNames: [], values: [value])
     }
 
-    /// This write's part of the script's ARGV: shape, ttl, timestamp or "", the number of values,
-    /// the values. (Its key is the matching entry of KEYS.)
+    /// The script's ARGV for this write alone.
     var scriptArguments: [[UInt8]] {
-        var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(4 + values.count)
-        appendScriptArguments(to: &arguments)
-        return arguments
+        Self.scriptCall(for: [self][...]).arguments
     }
 
-    private func appendScriptArguments(to arguments: inout [[UInt8]]) {
-        arguments.append(shape.scriptArgument)
-        arguments.append(family.ttlScriptArgument)
-        arguments.append(latestWins.map { decimalBytes($0.seconds) } ?? [])
-        arguments.append(decimalBytes(Int64(values.count)))
-        for value in values {
-            arguments.append(Array(value.utf8))
-        }
+    /// Whether `other` can share this write's group header (same shape, TTL and field names).
+    private func sharesGroup(with other: CacheWrite) -> Bool {
+        shape == other.shape && family.ttlSeconds == other.family.ttlSeconds && fieldNames == other.fieldNames
     }
 
-    /// The script call for `writes`, in order: their keys as KEYS, their arguments one after
-    /// the other as ARGV.
+    /// The script call for `writes`, in order: their keys as KEYS; as ARGV, consecutive writes of
+    /// the same shape, TTL and field names as one group: shape, ttl, the number of field names,
+    /// the field names, the number of writes, then per write its timestamp or "" and its values.
+    /// A batch of price updates is one group, so the seven field names, the shape and the TTL go
+    /// once per call instead of once per record: less to encode, send, parse, and for Lua to
+    /// turn into the ARGV table (most of a batch's cost inside Redis).
     static func scriptCall(for writes: ArraySlice<CacheWrite>) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
         var keys: [[UInt8]] = []
         keys.reserveCapacity(writes.count)
         var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(writes.reduce(0) { $0 + 4 + $1.values.count })
+        arguments.reserveCapacity(writes.reduce(0) { $0 + 1 + $1.values.count } + 16)
+        var groupStart: CacheWrite?
+        var groupCountIndex = 0
+        var groupCount: Int64 = 0
         for write in writes {
             keys.append(Array(write.key.utf8))
-            write.appendScriptArguments(to: &arguments)
+            if groupStart.map({ !$0.sharesGroup(with: write) }) ?? true {
+                if groupStart != nil { arguments[groupCountIndex] = decimalBytes(groupCount) }
+                groupStart = write
+                groupCount = 0
+                arguments.append(write.shape.scriptArgument)
+                arguments.append(write.family.ttlScriptArgument)
+                arguments.append(decimalBytes(Int64(write.fieldNames.count)))
+                for name in write.fieldNames {
+                    arguments.append(Array(name.utf8))
+                }
+                groupCountIndex = arguments.count
+                arguments.append([])
+            }
+            groupCount += 1
+            arguments.append(write.latestWins.map { decimalBytes($0.seconds) } ?? [])
+            for value in write.values {
+                arguments.append(Array(value.utf8))
+            }
         }
+        if groupStart != nil { arguments[groupCountIndex] = decimalBytes(groupCount) }
         return (keys, arguments)
     }
 
@@ -87,46 +101,61 @@ public struct CacheWrite: Sendable, Hashable {
     /// the TTL; for the same reason running the whole call twice leaves the same state, so a call
     /// whose reply was lost may be retried. A cached value whose timestamp cannot be read never
     /// blocks a write.
+    ///
+    /// Globals and table fields are held in locals, and a group's HSET arguments are one table
+    /// whose value slots are overwritten per write: Lua's per-record work is what a batch's
+    /// script call spends most of its time on.
     static let script = RedisScript("""
+        local pcallRedis, tonumber, unpack, type, pcall, decode = redis.pcall, tonumber, unpack, type, pcall, cjson.decode
+        local keys, argv = KEYS, ARGV
         local function refused(reply)
           return type(reply) == 'table' and reply.err ~= nil
         end
         local function cachedStamp(key, shape)
           if shape == 'hash' then
-            local current = redis.pcall('HGET', key, 'timestamp')
+            local current = pcallRedis('HGET', key, 'timestamp')
             if refused(current) then return nil, current end
             return tonumber(current)
           end
-          local current = redis.pcall('GET', key)
+          local current = pcallRedis('GET', key)
           if refused(current) then return nil, current end
           if current then
-            local ok, decoded = pcall(cjson.decode, current)
+            local ok, decoded = pcall(decode, current)
             if ok and type(decoded) == 'table' then return tonumber(decoded['timestamp']) end
           end
           return nil
         end
-        local function write(key, shape, ttl, stamp, first, last)
-          if stamp then
-            local cached, failure = cachedStamp(key, shape)
-            if failure then return failure end
-            if cached and cached > stamp then return 0 end
+        local results, cursor, index, keyCount = {}, 1, 0, #keys
+        while index < keyCount do
+          local shape, ttl, fieldCount = argv[cursor], argv[cursor + 1], tonumber(argv[cursor + 2])
+          local isHash = shape == 'hash'
+          local hsetArguments, pairCount = {}, fieldCount * 2
+          for field = 1, fieldCount do hsetArguments[field * 2 - 1] = argv[cursor + 2 + field] end
+          cursor = cursor + 3 + fieldCount
+          local writeCount = tonumber(argv[cursor])
+          cursor = cursor + 1
+          for _ = 1, writeCount do
+            index = index + 1
+            local key, stamp = keys[index], tonumber(argv[cursor])
+            local result = 1
+            if stamp then
+              local cached, failure = cachedStamp(key, shape)
+              if failure then result = failure elseif cached and cached > stamp then result = 0 end
+            end
+            if result == 1 then
+              local reply
+              if isHash then
+                for field = 1, fieldCount do hsetArguments[field * 2] = argv[cursor + field] end
+                reply = pcallRedis('HSET', key, unpack(hsetArguments, 1, pairCount))
+                if not refused(reply) then reply = pcallRedis('EXPIRE', key, ttl) end
+              else
+                reply = pcallRedis('SET', key, argv[cursor + 1], 'EX', ttl)
+              end
+              if refused(reply) then result = reply end
+            end
+            results[index] = result
+            cursor = cursor + 1 + (isHash and fieldCount or 1)
           end
-          local reply
-          if shape == 'hash' then
-            reply = redis.pcall('HSET', key, unpack(ARGV, first, last))
-            if not refused(reply) then reply = redis.pcall('EXPIRE', key, ttl) end
-          else
-            reply = redis.pcall('SET', key, ARGV[first], 'EX', ttl)
-          end
-          if refused(reply) then return reply end
-          return 1
-        end
-        local results, cursor = {}, 1
-        for index, key in ipairs(KEYS) do
-          local count = tonumber(ARGV[cursor + 3])
-          local first = cursor + 4
-          results[index] = write(key, ARGV[cursor], ARGV[cursor + 1], tonumber(ARGV[cursor + 2]), first, first + count - 1)
-          cursor = first + count
         end
         return results
         """, isIdempotent: true)

@@ -15,6 +15,38 @@ private func json(_ text: String) throws -> JSONValue {
     func refusesAnythingElse(_ encoded: String) {
         #expect(Base64.decode(encoded) == nil)
     }
+
+    /// Every length from 0 to 40 bytes (all three paddings, one quad and many), against an
+    /// encoder written here from RFC 4648; then a foreign byte at every place of each encoding.
+    @Test func roundTripsEveryLengthAndRefusesAForeignByteAnywhere() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        func encode(_ bytes: [UInt8]) -> [UInt8] {
+            var text: [UInt8] = []
+            var index = 0
+            while index < bytes.count {
+                let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+                let bits = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
+                for place in 0..<4 {
+                    text.append(place <= chunk.count ? alphabet[Int(bits >> (18 - 6 * place) & 0x3F)] : UInt8(ascii: "="))
+                }
+                index += 3
+            }
+            return text
+        }
+        for length in 0...40 {
+            // Spread over the whole byte range, different for every length.
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 167 &+ length &* 31) }
+            let encoded = encode(bytes)
+            #expect(Base64.decode(String(decoding: encoded, as: UTF8.self)) == bytes, "length \(length)")
+            for place in encoded.indices {
+                for foreign in [UInt8(ascii: "-"), UInt8(ascii: " "), 0x00] {
+                    var broken = encoded
+                    broken[place] = foreign
+                    #expect(Base64.decode(String(decoding: broken, as: UTF8.self)) == nil, "length \(length), place \(place)")
+                }
+            }
+        }
+    }
 }
 
 @Suite struct RecordBatchTests {

@@ -32,6 +32,42 @@ import Testing
         }
     }
 
+    /// The string scan tests eight bytes at a time: every special byte, at every offset of a
+    /// word and next to every neighbour that could upset a word-wide test, is found exactly.
+    @Test func findsEveryStoppingByteAtEveryOffsetOfAWord() throws {
+        let neighbours: [UInt8] = [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x41]
+        for length in 0...19 {
+            for offset in 0..<max(length, 1) {
+                for neighbour in neighbours {
+                    var body = [UInt8](repeating: neighbour, count: length)
+                    let plain = String(decoding: body, as: UTF8.self)
+                    #expect(try JSONParser.parse([0x22] + body + [0x22]) == .string(plain))
+                    guard offset < length else { continue }
+                    // An escaped quote and an escaped backslash: both must be decoded, not skipped.
+                    for (escape, decoded) in [(UInt8(ascii: "\""), "\""), (UInt8(ascii: "\\"), "\\")] {
+                        var escaped = body
+                        escaped.insert(contentsOf: [0x5C, escape], at: offset)
+                        var expected = Array(plain.utf8)
+                        expected.insert(contentsOf: Array(decoded.utf8), at: offset)
+                        #expect(try JSONParser.parse([0x22] + escaped + [0x22]) == .string(String(decoding: expected, as: UTF8.self)))
+                    }
+                    // A raw control byte is refused wherever it sits.
+                    for control: UInt8 in [0x00, 0x0A, 0x1F] {
+                        body[offset] = control
+                        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22] + body + [0x22]) }
+                        body[offset] = neighbour
+                    }
+                    // A non-ASCII character still goes through UTF-8 validation.
+                    var accented = body
+                    accented.replaceSubrange(offset..<offset + 1, with: [0xC3, 0xA9])
+                    #expect(try JSONParser.parse([0x22] + accented + [0x22]) == .string(String(decoding: accented, as: UTF8.self)))
+                    accented.remove(at: offset + 1)
+                    #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22] + accented + [0x22]) }
+                }
+            }
+        }
+    }
+
     @Test func lastDuplicateKeyWins() throws {
         #expect(try parse(#"{"a":1,"a":2}"#)["a"] == .number("2"))
     }

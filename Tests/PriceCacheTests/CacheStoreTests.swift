@@ -50,6 +50,53 @@ import TestSupport
         }
     }
 
+    @Test func interleavedShapesAndFieldSetsInOneCallEachReadBackExactly() throws {
+        let userID = try Identifier("user-2", field: "user_id")
+        let fullSession = try SessionUpdate(userID: userID, json: .object([
+            "active_symbols": .string("AAPL,MSFT"), "websocket_connected": .bool(true), "last_active": .integer(7),
+        ]), now: EpochSeconds(seconds: 10))
+        let otherUserID = try Identifier("user-3", field: "user_id")
+        let bareSession = try SessionUpdate(userID: otherUserID, json: .object([:]), now: EpochSeconds(seconds: 11))
+        let writes = [
+            try price("IA", close: "1.5", timestamp: 10).cacheWrite,
+            try price("IB", close: "2.5", timestamp: 10).cacheWrite,
+            fullSession.cacheWrite,
+            bareSession.cacheWrite,
+            try signal("sell", timestamp: 10).cacheWrite,
+            try price("IC", close: "3.5", timestamp: 10).cacheWrite,
+        ]
+        #expect(try store.write(writes, deadline: nil).map { try $0.get() } == Array(repeating: .written, count: 6))
+        let hashes = try store.hashes(["price:IA", "price:IB", "session:user-2", "session:user-3", "price:IC"], deadline: nil)
+        #expect(hashes[0]?.first { $0.field == "close" }?.value == "1.5")
+        #expect(hashes[1]?.first { $0.field == "close" }?.value == "2.5")
+        #expect(hashes[2]?.map { "\($0.field)=\($0.value)" }.sorted() == ["active_symbols=AAPL,MSFT", "last_active=7", "websocket_connected=true"])
+        #expect(hashes[3]?.map { "\($0.field)=\($0.value)" } == ["last_active=11"])
+        #expect(hashes[4]?.map { "\($0.field)=\($0.value)" } == [
+            "close=3.5", "open=1", "high=1", "low=1", "volume=1", "timestamp=10", "source=speed_layer",
+        ])
+        #expect(try store.strings(["signal:AAPL:momentum"], deadline: nil).first??.contains(#""signal":"sell""#) == true)
+        for key in ["price:IA", "price:IC", "session:user-2", "session:user-3", "signal:AAPL:momentum"] {
+            #expect(try ttl(key) > 0, "\(key) has no TTL")
+        }
+    }
+
+    @Test func consecutiveWritesOfOneShapeShareTheirGroupHeader() throws {
+        let writes = [
+            try price("GA", close: "1", timestamp: 5).cacheWrite,
+            try price("GB", close: "2", timestamp: 6).cacheWrite,
+            try AlertStatus(json: .object(["alert_id": .string("a-9"), "status": .string("disabled")])).cacheWrite,
+        ]
+        let call = CacheWrite.scriptCall(for: writes[...])
+        #expect(call.keys.map { String(decoding: $0, as: UTF8.self) } == ["price:GA", "price:GB", "alert:status:a-9"])
+        #expect(call.arguments.map { String(decoding: $0, as: UTF8.self) } == [
+            "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "2",
+            "5", "1", "1", "1", "1", "1", "5", "speed_layer",
+            "6", "2", "1", "1", "1", "1", "6", "speed_layer",
+            "string", "86400", "0", "1",
+            "", "disabled",
+        ])
+    }
+
     @Test func anOlderPriceNeverReplacesANewerOne() throws {
         let symbol = try Symbol("MSFT")
         #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])

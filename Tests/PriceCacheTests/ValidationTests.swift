@@ -99,8 +99,8 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         ])
         #expect(update.cacheWrite.key == "price:AAPL")
         #expect(update.cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) } == [
-            "hash", "300", "1697658000", "14",
-            "close", "205.50", "open", "203.00", "high", "206.00", "low", "202.50", "volume", "1000000", "timestamp", "1697658000", "source", "speed_layer",
+            "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "1",
+            "1697658000", "205.50", "203.00", "206.00", "202.50", "1000000", "1697658000", "speed_layer",
         ])
     }
 
@@ -121,7 +121,7 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         let signal = try TradingSignal(json: json(#"{"symbol":"AAPL","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":205.50,"indicators":{"rsi":45.2,"macd":"bullish"},"extra":1}"#))
         #expect(signal.storedJSON.jsonText == #"{"signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"205.50","indicators":{"rsi":45.2,"macd":"bullish"}}"#)
         #expect(signal.cacheWrite.key == "signal:AAPL:momentum")
-        #expect(signal.cacheWrite.scriptArguments.prefix(4).map { String(decoding: $0, as: UTF8.self) } == ["string", "3600", "1697658000", "1"])
+        #expect(signal.cacheWrite.scriptArguments.prefix(5).map { String(decoding: $0, as: UTF8.self) } == ["string", "3600", "0", "1", "1697658000"])
     }
 
     @Test func defaultsIndicatorsToAnEmptyObject() throws {
@@ -143,7 +143,7 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
 
     @Test func readsAlertStatuses() throws {
         let alert = try AlertStatus(json: json(#"{"alert_id":"a-123","status":"triggered"}"#))
-        #expect(alert.cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) } == ["string", "86400", "", "1", "triggered"])
+        #expect(alert.cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) } == ["string", "86400", "0", "1", "", "triggered"])
         let bad = try json(#"{"alert_id":"a-123","status":"firing"}"#)
         #expect(refusal { () throws(FieldError) in _ = try AlertStatus(json: bad) } == #"status: must be triggered, pending or disabled, got "firing""#)
     }
@@ -156,7 +156,7 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         let listed = try SessionUpdate(userID: userID, json: json(#"{"active_symbols":"AAPL,MSFT","websocket_connected":"false"}"#), now: now)
         #expect(listed.hashFields.map { "\($0.field)=\($0.value)" } == ["active_symbols=AAPL,MSFT", "last_active=1697658000", "websocket_connected=false"])
         #expect(try SessionUpdate(userID: userID, json: json("{}"), now: now).cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) }
-            == ["hash", "1800", "", "2", "last_active", "1697658000"])
+            == ["hash", "1800", "1", "last_active", "1", "", "1697658000"])
         for (text, message) in [
             (#"{"active_symbols":"AAPL,MS FT"}"#, #"active_symbols[1]: may only contain A-Z a-z 0-9 . - ^ = _; "MS FT" contains a space"#),
             (#"{"active_symbols":[1]}"#, "active_symbols[0]: must be a string, got a number"),

@@ -182,12 +182,23 @@ public struct JSONParser {
 
     /// Where the run of bytes from `start` that need no attention in a string (no quote, no
     /// backslash, no control byte) ends, and the OR of those bytes (below 0x80: all ASCII).
-    /// Base64 record data makes this the parser's hottest loop, hence the unchecked buffer: the
-    /// loop condition keeps every index in bounds.
+    /// Base64 record data makes this the parser's hottest loop, hence the unchecked buffer (the
+    /// loop conditions keep every index in bounds) and the eight bytes tested at a time: a word
+    /// with none of the stopping bytes is taken whole, the first word with one is finished byte
+    /// by byte.
     private static func scanPlainRun(_ bytes: [UInt8], from start: Int) -> (end: Int, unionOfBytes: UInt8) {
         bytes.withUnsafeBufferPointer { buffer in
             var index = start
-            var union: UInt8 = 0
+            var wordUnion: UInt64 = 0
+            if let base = UnsafeRawPointer(buffer.baseAddress) {
+                while index + 8 <= buffer.count {
+                    let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    if wordHasStoppingByte(word) { break }
+                    wordUnion |= word
+                    index += 8
+                }
+            }
+            var union = foldedBytes(wordUnion)
             while index < buffer.count {
                 let byte = buffer[index]
                 if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
@@ -196,6 +207,32 @@ public struct JSONParser {
             }
             return (index, union)
         }
+    }
+
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte of `word` is a quote, a backslash or below 0x20 (the classic "has a zero
+    /// byte" and "has a byte less than n" tests). The answer is exact: a borrow can only mark a
+    /// byte above one that really matches, and `& ~word` leaves out bytes of 0x80 and more, which
+    /// never stop a string.
+    @inline(__always)
+    private static func wordHasStoppingByte(_ word: UInt64) -> Bool {
+        let quotes = word ^ (lowBits &* UInt64(UInt8(ascii: "\"")))
+        let backslashes = word ^ (lowBits &* UInt64(UInt8(ascii: "\\")))
+        let zeroByteInQuotes = (quotes &- lowBits) & ~quotes
+        let zeroByteInBackslashes = (backslashes &- lowBits) & ~backslashes
+        let belowSpace = (word &- lowBits &* 0x20) & ~word
+        return (zeroByteInQuotes | zeroByteInBackslashes | belowSpace) & highBits != 0
+    }
+
+    /// The OR of a word's eight bytes.
+    @inline(__always)
+    private static func foldedBytes(_ word: UInt64) -> UInt8 {
+        var folded = word | (word >> 32)
+        folded |= folded >> 16
+        folded |= folded >> 8
+        return UInt8(truncatingIfNeeded: folded)
     }
 
     /// Reads the rest of a string that has escapes; stops on the closing quote, not past it.
