@@ -46,7 +46,7 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
         }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(event)
+            json = try JSONParser.parse(event, keeping: RecordBatch.eventSelection)
         } catch {
             metrics.invalid += 1
             throw .invalidEvent("The event is not valid JSON: \(error)")

@@ -120,4 +120,36 @@ import Testing
         let text = #"{"symbol":"AAPL","indicators":{"rsi":45.2,"macd":"bullish","bands":[1,2.50,null]}}"#
         #expect(try JSONParser.parse(Array(text.utf8)).jsonText == text)
     }
+
+    @Test func dropsWhatTheSelectionLeavesOutAndKeepsTheRest() throws {
+        let text = #"{"Records":[{"eventSource":"aws:kinesis","eventID":"x","kinesis":{"data":"QQ==","partitionKey":"k","n":[1,{"a":null}]}},"plain"],"other":{"kept":1}}"#
+        let value = try JSONParser.parse(Array(text.utf8), keeping: RecordBatch.eventSelection)
+        #expect(value.jsonText == #"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"QQ=="}},"plain"],"other":{"kept":1}}"#)
+        // Keys with escapes are decoded before they are matched.
+        let escaped = try JSONParser.parse(Array(#"{"Records":[{"event\u0053ource":"aws:sqs","\u00e9":1}]}"#.utf8), keeping: RecordBatch.eventSelection)
+        #expect(escaped.jsonText == #"{"Records":[{"eventSource":"aws:sqs"}]}"#)
+    }
+
+    @Test func checksDroppedPartsAsStrictlyAsKeptOnes() {
+        let bad = [
+            #"{"Records":[{"eventID":"\ud800"}]}"#,
+            #"{"Records":[{"eventID":01}]}"#,
+            #"{"Records":[{"eventID":"a\u0001b\x"}]}"#,
+            #"{"Records":[{"eventID":[1,]}]}"#,
+            "{\"Records\":[{\"eventID\":\"\u{01}\"}]}",
+        ]
+        for text in bad {
+            let whole = #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
+            let selected = #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8), keeping: RecordBatch.eventSelection) }
+            #expect(whole == selected, "\(text)")
+        }
+        let deep = #"{"Records":[{"eventID":"# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}]}"
+        #expect(throws: JSONParseError(offset: 84, reason: "nesting deeper than 64 levels")) {
+            try JSONParser.parse(Array(deep.utf8), keeping: RecordBatch.eventSelection)
+        }
+        let invalidUTF8: [UInt8] = Array(#"{"Records":[{"eventID":""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
+        #expect(throws: JSONParseError(offset: 24, reason: "string is not valid UTF-8")) {
+            try JSONParser.parse(invalidUTF8, keeping: RecordBatch.eventSelection)
+        }
+    }
 }

@@ -22,10 +22,11 @@ public struct JSONParser {
     private var position = 0
     private var depth = 0
 
-    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
+    /// The document as a value; parts `selection` drops are checked as strictly but left out.
+    public static func parse(_ bytes: [UInt8], keeping selection: JSONSelection = .everything, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
         parser.skipWhitespace()
-        let value = try parser.parseValue()
+        let value = try parser.parseValue(selection)
         parser.skipWhitespace()
         guard parser.position == bytes.count else { throw parser.failure("unexpected data after the top-level value") }
         return value
@@ -53,16 +54,22 @@ public struct JSONParser {
         position += 1
     }
 
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    /// The value at the current position; a dropped one (`selection` is `.nothing`) comes back as
+    /// `.null` after being checked, and its caller leaves it out.
+    private mutating func parseValue(_ selection: JSONSelection) throws(JSONParseError) -> JSONValue {
         guard let byte = current else { throw failure("unexpected end of input") }
         switch byte {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject(selection)
+        case UInt8(ascii: "["): return try parseArray(selection)
+        case UInt8(ascii: "\""):
+            let token = try scanString()
+            return selection.keepsValue ? .string(text(of: token)) : .null
         case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try parseLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let literal = try scanNumber()
+            return selection.keepsValue ? .number(String(decoding: bytes[literal], as: UTF8.self)) : .null
         default: throw failure("unexpected character")
         }
     }
@@ -83,7 +90,7 @@ public struct JSONParser {
         skipWhitespace()
     }
 
-    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    private mutating func parseArray(_ selection: JSONSelection) throws(JSONParseError) -> JSONValue {
         try enterContainer()
         defer { depth -= 1 }
         var elements: [JSONValue] = []
@@ -91,8 +98,10 @@ public struct JSONParser {
             position += 1
             return .array(elements)
         }
+        let elementSelection = selection.element
         while true {
-            elements.append(try parseValue())
+            let element = try parseValue(elementSelection)
+            if elementSelection.keepsValue { elements.append(element) }
             skipWhitespace()
             if current == UInt8(ascii: ",") {
                 position += 1
@@ -104,7 +113,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+    private mutating func parseObject(_ selection: JSONSelection) throws(JSONParseError) -> JSONValue {
         try enterContainer()
         defer { depth -= 1 }
         var members: [JSONMember] = []
@@ -114,11 +123,16 @@ public struct JSONParser {
         }
         while true {
             guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try parseString()
+            let key = try scanString()
+            let memberSelection = switch key {
+            case .plain(let range): selection.member(bytes[range])
+            case .decoded(let text): selection.member(text.utf8)
+            }
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()
-            members.append(JSONMember(key, try parseValue()))
+            let value = try parseValue(memberSelection)
+            if memberSelection.keepsValue { members.append(JSONMember(text(of: key), value)) }
             skipWhitespace()
             if current == UInt8(ascii: ",") {
                 position += 1
@@ -130,7 +144,8 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseNumber() throws(JSONParseError) -> String {
+    /// Checks the number at the current position against the grammar; its literal's range.
+    private mutating func scanNumber() throws(JSONParseError) -> Range<Int> {
         let start = position
         if current == UInt8(ascii: "-") { position += 1 }
         if current == UInt8(ascii: "0") {
@@ -147,7 +162,7 @@ public struct JSONParser {
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
             guard skipDigits() > 0 else { throw failure("expected a digit in the exponent") }
         }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
+        return start..<position
     }
 
     private mutating func skipDigits() -> Int {
@@ -156,7 +171,22 @@ public struct JSONParser {
         return position - start
     }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    /// A checked string: most are one ASCII slice of the input, left there until someone needs
+    /// the String (a dropped value or an unselected key never does); the rest are decoded.
+    private enum StringToken {
+        case plain(Range<Int>)
+        case decoded(String)
+    }
+
+    private func text(of token: StringToken) -> String {
+        switch token {
+        // ASCII is valid UTF-8 as it is: no validation pass, no intermediate copy.
+        case .plain(let range): String(decoding: bytes[range], as: UTF8.self)
+        case .decoded(let text): text
+        }
+    }
+
+    private mutating func scanString() throws(JSONParseError) -> StringToken {
         position += 1  // the opening quote
         let start = position
         // Fast path: most strings have no escapes and are one slice of the input, most are ASCII.
@@ -164,10 +194,8 @@ public struct JSONParser {
         position = end
         guard let stop = current else { throw failure("unterminated string") }
         if stop == UInt8(ascii: "\""), unionOfBytes < 0x80 {
-            // ASCII is valid UTF-8 as it is: no validation pass, no intermediate copy.
-            let text = String(decoding: bytes[start..<position], as: UTF8.self)
             position += 1  // the closing quote
-            return text
+            return .plain(start..<end)
         }
         var utf8 = Array(bytes[start..<position])
         if stop != UInt8(ascii: "\"") {
@@ -177,7 +205,7 @@ public struct JSONParser {
         guard let text = String(validating: utf8, as: UTF8.self) else {
             throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
         }
-        return text
+        return .decoded(text)
     }
 
     /// Where the run of bytes from `start` that need no attention in a string (no quote, no
