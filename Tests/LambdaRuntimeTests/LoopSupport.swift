@@ -19,19 +19,36 @@ final class Observations<Value: Sendable>: Sendable {
     var all: [Value] { values.withLock { $0 } }
 }
 
+/// Every loop sets or unsets the process-wide `_X_AMZN_TRACE_ID`. Loops share this lock, so they
+/// still run in parallel; a test that reads the variable takes it alone (`readsTraceVariable`), so
+/// no other test's loop changes the variable under it. A reader-writer lock, not a plain one: a
+/// plain lock would make time-sensitive loops (deadlines) wait behind the 7 s `/next` test.
+// nonisolated(unsafe): a pthread lock is made to be shared across threads; it is never reassigned.
+nonisolated(unsafe) private let traceVariableLock: UnsafeMutablePointer<pthread_rwlock_t> = {
+    let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    pthread_rwlock_init(lock, nil)
+    return lock
+}()
+
 /// Runs the real loop (libcurl included) against `address` and returns its exit status once the
 /// Runtime API's answers end it.
 func runLoop<Handler: LambdaHandler & Sendable>(
-    against address: String, _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
+    against address: String, readsTraceVariable: Bool = false,
+    _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
 ) async -> Int32 {
     await onOwnThread {
+        _ = readsTraceVariable ? pthread_rwlock_wrlock(traceVariableLock) : pthread_rwlock_rdlock(traceVariableLock)
+        defer { pthread_rwlock_unlock(traceVariableLock) }
         let logger = LambdaLogger(format: .text, minimumLevel: .info, requestID: nil, descriptor: StandardStreams.error)
         return RuntimeLoop.start(address: address, logger: logger, initialize: initialize)
     }
 }
 
-func runLoop(against server: RuntimeAPIServer, _ body: @escaping @Sendable ([UInt8], LambdaContext) throws(FunctionError) -> [UInt8]) async -> Int32 {
-    await runLoop(against: server.address) { ClosureHandler(body: body) }
+func runLoop(
+    against server: RuntimeAPIServer, readsTraceVariable: Bool = false,
+    _ body: @escaping @Sendable ([UInt8], LambdaContext) throws(FunctionError) -> [UInt8]
+) async -> Int32 {
+    await runLoop(against: server.address, readsTraceVariable: readsTraceVariable) { ClosureHandler(body: body) }
 }
 
 extension HTTPRequest {

@@ -103,7 +103,7 @@ import TestSupport
         let server = try RuntimeAPIServer(script: [.event("1", traceID: trace), .event("2")])
         defer { server.stop() }
         let seen = Observations<[String?]>()
-        _ = await runLoop(against: server) { event, context in
+        _ = await runLoop(against: server, readsTraceVariable: true) { event, context in
             seen.append([ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"], context.traceID])
             return event
         }
