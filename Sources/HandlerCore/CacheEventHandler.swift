@@ -32,10 +32,10 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
             metricsSink.emit(metrics.line(
                 functionName: context.function.name.isEmpty ? localName : context.function.name,
                 requestID: context.requestID,
-                timestampMilliseconds: WallClock.millisecondsSinceEpoch
+                timestampMilliseconds: WallClock.millisecondsSinceEpoch()
             ))
         }
-        let deadline = ContinuousClock.now + max(context.remainingTime - Self.answerMargin, .zero)
+        let deadline = context.deadline.instant(leaving: Self.answerMargin)
         return try answer(event, deadline: deadline, logger: context.logger, metrics: &metrics).jsonBytes
     }
 

@@ -43,5 +43,5 @@ extension CacheEventHandler {
 
 extension EpochSeconds {
     /// The wall clock, for values that default to "now" (a session's `last_active`).
-    public static var now: EpochSeconds { EpochSeconds(seconds: WallClock.millisecondsSinceEpoch / 1000) }
+    public static var now: EpochSeconds { EpochSeconds(seconds: WallClock.millisecondsSinceEpoch() / 1000) }
 }

@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import LambdaEvents
+import LambdaRuntime
 import RedisPool
 
 /// What one invocation did, written at its end as one CloudWatch EMF line in namespace `PriceCache`.
@@ -59,34 +55,14 @@ public protocol MetricsSink: Sendable {
     func emit(_ line: EMFMetricLine)
 }
 
-/// Writes each line to stdout with `write(2)` directly: the C library's buffer would hold lines
-/// back while the process is frozen between invocations, and a line written in pieces could
-/// interleave with the runtime's own log lines. The raw EMF object must stand alone on its line
-/// (not wrapped in a JSON log record), or CloudWatch does not extract the metrics.
+/// Writes each line to stdout with one unbuffered write (the runtime's `StandardStreams`): the C
+/// library's buffer would hold lines back while the process is frozen between invocations. The raw
+/// EMF object must stand alone on its line (not wrapped in a JSON log record), or CloudWatch does
+/// not extract the metrics.
 public struct StandardOutputMetricsSink: MetricsSink {
     public init() {}
 
     public func emit(_ line: EMFMetricLine) {
-        line.line.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let written = write(1, base + offset, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0, errno == EINTR {
-                    continue
-                } else {
-                    return  // stdout is gone; a metric line is not worth failing the invocation for
-                }
-            }
-        }
-    }
-}
-
-enum WallClock {
-    static var millisecondsSinceEpoch: Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        StandardStreams.emit(line.line, to: StandardStreams.output)
     }
 }

@@ -7,11 +7,12 @@ import Darwin
 /// Unbuffered writes to a file descriptor. Lambda forwards stdout to CloudWatch line by line, and a
 /// piped stdout is block-buffered in the C library: writing each line with one `write(2)` makes
 /// every line reach the platform at once, and lines from different threads never interleave.
-enum StandardStreams {
-    static let output: Int32 = 1
-    static let error: Int32 = 2
+/// Public for handlers' own stdout lines (CloudWatch EMF metrics), which need the same guarantees.
+public enum StandardStreams {
+    public static let output: Int32 = 1
+    public static let error: Int32 = 2
 
-    static func emit(_ bytes: [UInt8], to descriptor: Int32) {
+    public static func emit(_ bytes: [UInt8], to descriptor: Int32) {
         writeFully(bytes) { write(descriptor, $0, $1) }
     }
 
