@@ -13,14 +13,31 @@ import Synchronization
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     let pool: ConnectionPool
+    let reporter: ClientReporter
+    /// Asked for fresh credentials when the server refuses the current ones (a rotation).
+    let credentialsProvider: (any RedisCredentialsProvider)?
 
     /// Validates the configuration and builds the TLS context (reading the CA bundle). Opens no
-    /// connection: the first command does.
-    public init(configuration: RedisConfiguration) throws(RedisError) {
+    /// connection: the first command does. New connections authenticate with the configuration's
+    /// user and token until the server refuses them; then `credentialsProvider` (if any) is asked
+    /// for fresh ones. `observer` hears of every retry and recovery.
+    public init(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) {
         try Self.validate(configuration)
         let tlsContext = configuration.useTLS ? try TLSContext(caFile: configuration.tlsCAFile) : nil
         self.configuration = configuration
-        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext)
+        self.credentialsProvider = credentialsProvider
+        self.reporter = ClientReporter(observer: observer)
+        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext, reporter: reporter)
+    }
+
+    /// What the client did since it was created: retries by reason, reconnects, stale
+    /// connections discarded on borrow, `READONLY` recoveries, credential refreshes.
+    public var statistics: RedisClientStatistics {
+        reporter.statistics
     }
 
     private static let sharedClient = Mutex<RedisClient?>(nil)
@@ -29,12 +46,18 @@ public final class RedisClient: Sendable {
     /// some values first, such as a token read from Secrets Manager) on first use and reused
     /// afterwards, so a warm Lambda environment keeps its connection across invocations. A
     /// configuration error is thrown on every call (nothing is cached until a client could be built).
+    /// `credentialsProvider` and `observer` are those of the first successful call.
     public static func shared(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
     ) throws(RedisError) -> RedisClient {
         try sharedClient.withLock { (client: inout RedisClient?) throws(RedisError) -> RedisClient in
             if let client { return client }
-            let created = try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment))
+            let created = try RedisClient(
+                configuration: RedisConfiguration.fromEnvironment(environment),
+                credentialsProvider: credentialsProvider, observer: observer
+            )
             client = created
             return created
         }
@@ -70,11 +93,16 @@ public final class RedisClient: Sendable {
 
     /// `EVALSHA` with the script's SHA1; after `NOSCRIPT` (a restarted or failed-over server
     /// lost its script cache) the source is sent with `EVAL`, which caches it again.
+    ///
+    /// A script that writes through `redis.pcall` answers a node's refusal (`READONLY` after a
+    /// failover, `LOADING`...) inside its reply, write by write; for an idempotent script such a
+    /// reply goes through the same recovery as the error itself (see `NodeRefusal`), and only
+    /// the last attempt's reply comes back.
     @discardableResult
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
-        let result = try execute(ScriptCall.evalsha(script, keys: keys, arguments: arguments), idempotent: script.isIdempotent, deadline: deadline)
+        let result = try pipelineResults([ScriptCall.evalsha(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0]
         guard case .failure(let error) = result, error.kind == .server(code: "NOSCRIPT") else { return try result.get() }
-        return try execute(ScriptCall.eval(script, keys: keys, arguments: arguments), idempotent: script.isIdempotent, deadline: deadline).get()
+        return try pipelineResults([ScriptCall.eval(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0].get()
     }
 
     /// `run` for several calls pipelined in one write; only the calls that met `NOSCRIPT` are
@@ -85,14 +113,14 @@ public final class RedisClient: Sendable {
         deadline: ContinuousClock.Instant? = nil
     ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let evalshas = calls.map { ScriptCall.evalsha(script, keys: $0.keys, arguments: $0.arguments) }
-        var results = try pipelineResults(evalshas, idempotent: script.isIdempotent, deadline: deadline)
+        var results = try pipelineResults(evalshas, idempotent: script.isIdempotent, script: script, deadline: deadline)
         let missing = results.indices.filter {
             if case .failure(let error) = results[$0] { return error.kind == .server(code: "NOSCRIPT") }
             return false
         }
         guard !missing.isEmpty else { return results }
         let evals = missing.map { ScriptCall.eval(script, keys: calls[$0].keys, arguments: calls[$0].arguments) }
-        let retried = try pipelineResults(evals, idempotent: script.isIdempotent, deadline: deadline)
+        let retried = try pipelineResults(evals, idempotent: script.isIdempotent, script: script, deadline: deadline)
         for (index, result) in zip(missing, retried) {
             results[index] = result
         }
@@ -109,11 +137,18 @@ public final class RedisClient: Sendable {
         }
     }
 
-    private func pipelineResults(_ commands: [RedisCommand], idempotent: Bool, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    /// `script`: the commands run it, so a node's refusal inside a reply counts as one too.
+    private func pipelineResults(
+        _ commands: [RedisCommand], idempotent: Bool, script: RedisScript? = nil, deadline: ContinuousClock.Instant?
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         return try perform(commands, idempotent: idempotent, deadline: deadline) { replies in
             let results = replies.map(Self.result(of:))
-            return Interpretation(output: results, retryReason: Self.pipelineRetryReason(results, idempotent: idempotent))
+            var reason = Self.pipelineRetryReason(results, idempotent: idempotent)
+            if reason == nil, script?.isIdempotent == true {
+                reason = results.lazy.compactMap { try? $0.get() }.compactMap(NodeRefusal.reason(in:)).first
+            }
+            return Interpretation(output: results, retryReason: reason)
         }
     }
 
