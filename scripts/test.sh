@@ -4,9 +4,10 @@
 #      loopback ports and stops them);
 #   2. template.yaml through the pinned cfn-lint and the checks cfn-lint does not make;
 #   3. scripts/deploy.sh's argument checks (offline);
-#   4. the packaged zips run outside the build environment (a chroot, so root is needed).
-# The suites under AddressSanitizer and ThreadSanitizer are a separate command,
-# scripts/test-sanitizers.sh (about 3 minutes).
+#   4. the packaged zips run outside the build environment (a chroot, so root is needed);
+#   5. the Swift suites again under AddressSanitizer and ThreadSanitizer (scripts/test-sanitizers.sh,
+#      about 3 minutes).
+# Root is also needed by the failover tests (unshare --mount gives the function its own /etc/hosts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +24,5 @@ echo "== deploy.sh arguments"
 bash scripts/test-deploy.sh
 echo "== packaged zips outside the build environment"
 bash scripts/test-package.sh
+echo "== the test suites under AddressSanitizer and ThreadSanitizer"
+bash scripts/test-sanitizers.sh
