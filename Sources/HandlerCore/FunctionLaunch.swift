@@ -59,7 +59,7 @@ extension CacheEventHandler {
                 defaultUsername: environment["REDIS_USERNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "default",
                 useTLS: configuration.useTLS
             )
-            return try RedisClient(configuration: configuration, credentialsProvider: secret, observer: observer)
+            return try RedisClient.shared(configuration: configuration, credentialsProvider: secret, observer: observer)
         } catch {
             throw invalidConfiguration(error)
         }

@@ -43,21 +43,35 @@ public final class RedisClient: Sendable {
     private static let sharedClient = Mutex<RedisClient?>(nil)
 
     /// The client built from `environment` (the process environment unless the caller resolved
-    /// some values first, such as a token read from Secrets Manager) on first use and reused
-    /// afterwards, so a warm Lambda environment keeps its connection across invocations. A
-    /// configuration error is thrown on every call (nothing is cached until a client could be built).
-    /// `credentialsProvider` and `observer` are those of the first successful call.
+    /// some values first) on first use and reused afterwards, so a warm Lambda environment keeps
+    /// its connection across invocations. A configuration error is thrown on every call (nothing
+    /// is cached until a client could be built). `credentialsProvider` and `observer` are those of
+    /// the first successful call.
     public static func shared(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         credentialsProvider: (any RedisCredentialsProvider)? = nil,
         observer: (any RedisClientObserver)? = nil
     ) throws(RedisError) -> RedisClient {
+        try shared { () throws(RedisError) in
+            try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment), credentialsProvider: credentialsProvider, observer: observer)
+        }
+    }
+
+    /// `shared(environment:...)` for a configuration the caller built (credentials read from a secret).
+    public static func shared(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) -> RedisClient {
+        try shared { () throws(RedisError) in
+            try RedisClient(configuration: configuration, credentialsProvider: credentialsProvider, observer: observer)
+        }
+    }
+
+    private static func shared(_ make: () throws(RedisError) -> RedisClient) throws(RedisError) -> RedisClient {
         try sharedClient.withLock { (client: inout RedisClient?) throws(RedisError) -> RedisClient in
             if let client { return client }
-            let created = try RedisClient(
-                configuration: RedisConfiguration.fromEnvironment(environment),
-                credentialsProvider: credentialsProvider, observer: observer
-            )
+            let created = try make()
             client = created
             return created
         }
