@@ -38,16 +38,20 @@ final class SilentPeer: @unchecked Sendable {
         lock.withLock { accepted.count }
     }
 
+    /// Closes the accepted connections; the accepting thread closes the listener itself (closing
+    /// a descriptor another thread may be polling or accepting on is a race).
     func stop() {
         let descriptors = lock.withLock { () -> [Int32] in
             guard !stopped else { return [] }
             stopped = true
-            return accepted + [listener]
+            defer { accepted = [] }
+            return accepted
         }
         descriptors.forEach { close($0) }
     }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while true {
             var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             let ready = poll(&entry, 1, 50)
@@ -55,7 +59,12 @@ final class SilentPeer: @unchecked Sendable {
             guard ready > 0 else { continue }
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { continue }
-            lock.withLock { accepted.append(connection) }
+            let kept = lock.withLock { () -> Bool in
+                guard !stopped else { return false }
+                accepted.append(connection)
+                return true
+            }
+            if !kept { close(connection) }
         }
     }
 }
