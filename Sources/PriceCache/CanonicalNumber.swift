@@ -100,38 +100,34 @@ struct CanonicalNumber {
         /// `[-]digits[.digits]` without redundant leading zeros, or nil when longer than the limit
         /// (measured before anything is built: `1e-100000` must not allocate 100,000 zeros).
         func plain() -> String? {
-            let sign = isNegative ? 1 : 0
-            let length: Int
-            if pointPosition <= 0 {
-                length = 2 + -pointPosition + digits.count
-            } else if pointPosition >= digits.count {
-                length = pointPosition
+            let zero = UInt8(ascii: "0")
+            // The integer part is the digits before the point, padded with zeros up to it.
+            let integerDigits = digits.prefix(max(0, pointPosition))
+            let padding = max(0, pointPosition - digits.count)
+            let leadingZeros = integerDigits.prefix { $0 == zero }.count
+            // All zeros (or no digits before the point) is one "0", padded or not.
+            let keptIntegerLength = leadingZeros == integerDigits.count ? 1 : integerDigits.count - leadingZeros + padding
+            let fractionLength = pointPosition <= 0 ? -pointPosition + digits.count : max(0, digits.count - pointPosition)
+            let length = (isNegative ? 1 : 0) + keptIntegerLength + (fractionLength > 0 ? 1 + fractionLength : 0)
+            guard length <= CanonicalNumber.maximumPlainLength else { return nil }
+
+            var text: [UInt8] = isNegative ? [UInt8(ascii: "-")] : []
+            text.reserveCapacity(length)
+            if leadingZeros == integerDigits.count {
+                text.append(zero)
             } else {
-                length = digits.count + 1
+                text += integerDigits.dropFirst(leadingZeros)
+                text += repeatElement(zero, count: padding)
             }
-            guard sign + length <= CanonicalNumber.maximumPlainLength * 2 else { return nil }
-            var integerPart: ArraySlice<UInt8>
-            var fractionPart: [UInt8]
-            if pointPosition <= 0 {
-                integerPart = [UInt8(ascii: "0")]
-                fractionPart = [UInt8](repeating: UInt8(ascii: "0"), count: -pointPosition) + digits
-            } else if pointPosition >= digits.count {
-                integerPart = digits[...] + [UInt8](repeating: UInt8(ascii: "0"), count: pointPosition - digits.count)
-                fractionPart = []
-            } else {
-                integerPart = digits[..<pointPosition]
-                fractionPart = Array(digits[pointPosition...])
-            }
-            while integerPart.count > 1, integerPart.first == UInt8(ascii: "0") {
-                integerPart = integerPart.dropFirst()
-            }
-            var text = isNegative ? [UInt8(ascii: "-")] : []
-            text += integerPart
-            if !fractionPart.isEmpty {
+            if fractionLength > 0 {
                 text.append(UInt8(ascii: "."))
-                text += fractionPart
+                if pointPosition <= 0 {
+                    text += repeatElement(zero, count: -pointPosition)
+                    text += digits
+                } else {
+                    text += digits[pointPosition...]
+                }
             }
-            guard text.count <= CanonicalNumber.maximumPlainLength else { return nil }
             return String(decoding: text, as: UTF8.self)
         }
 

@@ -66,6 +66,8 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         (#""1.""#, #"close: must be a non-negative decimal such as "205.50", got "1.""#),
         (#""""#, #"close: must be a non-negative decimal such as "205.50", got """#),
         ("1e400", #"close: must be a non-negative decimal such as "205.50", got "1e400" which is out of range"#),
+        ("1e64", #"close: must be a non-negative decimal such as "205.50", got "1e64" which is out of range"#),
+        ("1e-63", #"close: must be a non-negative decimal such as "205.50", got "1e-63" which is out of range"#),
         ("true", #"close: must be a non-negative decimal such as "205.50", got a boolean"#),
         ("null", #"close: must be a non-negative decimal such as "205.50", got null"#),
     ])
@@ -78,7 +80,8 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
     @Test(arguments: [
         (#""00.5""#, "0.5"), (#""0001""#, "1"), (#""000""#, "0"), (#""007.50""#, "7.50"), (#""0.000""#, "0.000"),
         ("0.5e0", "0.5"), ("5E-1", "0.5"), ("0.0e5", "0"), ("0e-3", "0.000"), ("0.05e-1", "0.005"),
-        ("1e-60", "0." + String(repeating: "0", count: 59) + "1"),
+        ("1e-60", "0." + String(repeating: "0", count: 59) + "1"), ("1e63", "1" + String(repeating: "0", count: 63)),
+        ("0.00120e3", "1.20"), ("120e-1", "12.0"), (#""0000000000000000000000000000000000000000000000000000000000000001""#, "1"),
     ])
     func removesRedundantLeadingZerosAndExponents(_ literal: String, _ stored: String) throws {
         #expect(try DecimalText(json(literal), field: "close").text == stored)
