@@ -13,6 +13,8 @@
 - RBAC: a user group without a powerless `default` user, the functions' user with an access
   string other than the one in deploy/redis-functions.acl (the one the Swift suite enforces), or
   functions that do not authenticate as that user (REDIS_USERNAME);
+- rotation: a functions' secret not in the JSON structure of ElastiCache users, no rotation
+  schedule, an extension cache that would answer a re-read after a rotation with the old password;
 
 and, on the plain CloudFormation that aws-sam-translator (pinned, with its bundled list of
 managed policies, no AWS call) expands the template to:
@@ -106,6 +108,7 @@ def findings(template):
             found += replication_group_findings(name, resource.get("Properties", {}), template)
     found += function_findings(template)
     found += rbac_user_findings(template)
+    found += rotation_findings(template)
     expanded = expand(template)
     found += policy_findings(expanded)
     found += alarm_topic_findings(expanded)
@@ -421,6 +424,54 @@ def rbac_user_findings(template):
         variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         if variables.get("REDIS_USERNAME") not in names:
             found.append(f"Globals.Function.Environment: REDIS_USERNAME must be the functions' ElastiCache user ({', '.join(sorted(map(str, names)))})")
+    return found
+
+
+# --- Rotation ---------------------------------------------------------------------------------
+
+# The functions re-read the secret at most once per this many seconds after WRONGPASS.
+SECRET_REREAD_INTERVAL_SECONDS = 10
+
+
+def rotation_findings(template):
+    """The functions' secret holds what Secrets Manager's ElastiCache rotation expects
+    ({"username","password","user_arn"}), a schedule rotates it, and the extension's cache lets a
+    re-read after a rotation see the new password."""
+    resources = template.get("Resources", {})
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    reference = variables.get("REDIS_AUTH_SECRET_ARN")
+    secret_name = reference.get("Ref") if isinstance(reference, dict) else None
+    secret = resources.get(secret_name or "", {})
+    users = [r["Properties"] for r in resources.values()
+             if r.get("Type") == "AWS::ElastiCache::User" and r.get("Properties", {}).get("UserName") != "default"]
+    if not users or secret.get("Type") != SECRET:
+        return []
+    found = []
+    generate = secret.get("Properties", {}).get("GenerateSecretString", {})
+    text = generate.get("SecretStringTemplate", "")
+    if isinstance(text, dict) and "Fn::Sub" in text:
+        sub = text["Fn::Sub"]
+        text = sub if isinstance(sub, str) else sub[0]
+    try:
+        document = json.loads(re.sub(r"\$\{[^}]*\}", "x", str(text)))
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or generate.get("GenerateStringKey") != "password" \
+            or set(document) != {"username", "user_arn"}:
+        found.append(f"{secret_name}.GenerateSecretString: must make the JSON Secrets Manager documents for ElastiCache "
+                     'users, {"username","password","user_arn"} (SecretStringTemplate with username and user_arn, '
+                     "GenerateStringKey password)")
+    elif document["username"] not in {u.get("UserName") for u in users}:
+        found.append(f"{secret_name}: username {document['username']!r} is not the functions' ElastiCache user")
+    schedules = [r.get("Properties", {}) for r in resources.values()
+                 if r.get("Type") == "AWS::SecretsManager::RotationSchedule"
+                 and r.get("Properties", {}).get("SecretId") == {"Ref": secret_name}]
+    if not schedules:
+        found.append(f"{secret_name}: no AWS::SecretsManager::RotationSchedule rotates it")
+    ttl = str(variables.get("SECRETS_MANAGER_TTL", "300"))
+    if not ttl.isdigit() or int(ttl) >= SECRET_REREAD_INTERVAL_SECONDS:
+        found.append(f"Globals.Function.Environment: SECRETS_MANAGER_TTL is {ttl} s (300 when unset): the extension would "
+                     f"answer a re-read after a rotation with the old password; keep it under {SECRET_REREAD_INTERVAL_SECONDS}")
     return found
 
 

@@ -183,6 +183,32 @@ class RefusedVariants(unittest.TestCase):
         self.assertRefused(lambda r, t: t["Globals"]["Function"]["Environment"]["Variables"].pop("REDIS_USERNAME"),
                            "REDIS_USERNAME must be the functions' ElastiCache user")
 
+    # --- Rotation -------------------------------------------------------------------------------
+    def test_secret_holding_a_plain_password(self):
+        def change(r, t):
+            generate = r["RedisFunctionsUserSecret"]["Properties"]["GenerateSecretString"]
+            generate.pop("SecretStringTemplate")
+            generate.pop("GenerateStringKey")
+        self.assertRefused(change, 'the JSON Secrets Manager documents for ElastiCache users')
+
+    def test_secret_without_user_arn(self):
+        def change(r, t):
+            r["RedisFunctionsUserSecret"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"] = '{"username":"price-cache-functions"}'
+        self.assertRefused(change, "username and user_arn")
+
+    def test_secret_naming_another_user(self):
+        def change(r, t):
+            sub = r["RedisFunctionsUserSecret"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"]["Fn::Sub"]
+            sub[0] = sub[0].replace('"username":"price-cache-functions"', '"username":"default"')
+        self.assertRefused(change, "username 'default' is not the functions' ElastiCache user")
+
+    def test_no_rotation_schedule(self):
+        self.assertRefused(lambda r, t: r.pop("RedisPasswordRotation"), "no AWS::SecretsManager::RotationSchedule")
+
+    def test_extension_cache_outliving_the_reread_interval(self):
+        self.assertRefused(lambda r, t: t["Globals"]["Function"]["Environment"]["Variables"].pop("SECRETS_MANAGER_TTL"),
+                           "SECRETS_MANAGER_TTL is 300 s")
+
     # --- Least privilege (on the expanded template) ----------------------------------------------
     def test_sam_event_policies_are_refused(self):
         def change(r, t):
