@@ -264,6 +264,22 @@ class RefusedVariants(unittest.TestCase):
         self.assertRefused(lambda r, t: r["PriceStreamIteratorAgeAlarm"]["Properties"].update(MetricName="IteratorAgeMilliseconds"),
                            "metric AWS/Lambda IteratorAgeMilliseconds does not exist")
 
+    def test_every_metric_the_functions_emit_is_known_and_on_the_dashboard(self):
+        """The EMF line's metric names, read from the Swift source that writes them: a metric
+        renamed there (or added without a dashboard widget) fails here."""
+        import glob
+        import re
+        emitted = set()
+        for path in glob.glob(os.path.join(os.path.dirname(__file__), "..", "Sources", "HandlerCore", "*.swift")):
+            with open(path, encoding="utf-8") as handle:
+                emitted |= set(re.findall(r'\.init\("([A-Za-z]+)", unit:', handle.read()))
+        self.assertGreaterEqual(len(emitted), 7, "the EMF metric names were not found in Sources/HandlerCore")
+        shown = {name for namespace, name in template_checks.dashboard_metrics(
+            TEMPLATE["Resources"]["CacheDashboard"]["Properties"]["DashboardBody"]) if namespace == "PriceCache"}
+        self.assertEqual(emitted - template_checks.KNOWN_METRICS["PriceCache"], set())
+        self.assertEqual(emitted - shown - {"CacheHits", "CacheMisses"}, set(),
+                         "the dashboard shows Redis's own hits and misses; every other emitted metric must be on it")
+
     def test_the_dashboard_shows_the_client_recovery_metrics(self):
         shown = set(template_checks.dashboard_metrics(TEMPLATE["Resources"]["CacheDashboard"]["Properties"]["DashboardBody"]))
         for metric in ("RedisRetries", "RedisReconnects", "AuthRefreshes"):
