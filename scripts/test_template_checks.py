@@ -55,6 +55,12 @@ class TemplatePasses(unittest.TestCase):
     def test_the_template_has_no_finding(self):
         self.assertEqual(template_checks.findings(TEMPLATE), [])
 
+    def test_the_cache_alarms_are_what_their_generator_writes(self):
+        import cache_alarms
+        with open(TEMPLATE_PATH, encoding="utf-8") as handle:
+            text = handle.read()
+        self.assertEqual(cache_alarms.replace_in(text), text, "run scripts/cache_alarms.py --write")
+
 
 class RefusedVariants(unittest.TestCase):
     def assertRefused(self, change, *expected_words):
