@@ -64,6 +64,15 @@ enum FunctionsAccessString {
         for file in ["signal.json", "signal-batch.json", "alert-status.json"] {
             expect(file, try harness.signal(file), noFailures)
         }
+        // Batches with invalid records on purpose (their failures are the invalid ones; the valid
+        // ones are written): the ACL LOG check below catches any refused command among them.
+        let reportsItems: (JSONValue) -> Bool = { $0["batchItemFailures"]?.arrayValue?.isEmpty == false }
+        for file in ["price-batch-kinesis-partial.json", "price-batch-sqs-partial.json"] {
+            expect(file, try harness.price(file), reportsItems)
+        }
+        for file in ["signal-batch-kinesis.json", "signal-batch-sqs.json"] {
+            expect(file, try harness.signal(file), reportsItems)
+        }
         // Reads and the session routes.
         for file in ["get-price-apigw.json", "get-prices-apigw.json", "put-session-apigw.json", "get-session-prices-apigw.json"] {
             expect(file, try harness.price(file), ok)
