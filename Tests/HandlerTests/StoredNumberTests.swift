@@ -6,7 +6,8 @@ import Testing
 /// functions gets a corpus of spellings, as a string and as a JSON number, through the real
 /// handlers into a real redis-server, and redis-py reads every stored value back with a strict
 /// JSON parser (no NaN or Infinity, no value a double cannot hold, no negative zero) and checks
-/// that the `price:` hash fields are plain decimals and every accepted value is the one sent.
+/// that the `price:` hash fields are plain decimals and every accepted value is the one sent;
+/// `GET /signals/...` reads every stored signal back.
 @Suite(.serialized) final class StoredNumberTests {
     let harness: HandlerHarness
 
@@ -169,6 +170,16 @@ import Testing
         #expect(report?["problems"] as? [String] == [], "\(verdict.output)")
         #expect(report?["checked"] as? Int == accepted.count)
         #expect(report?["keys"] as? Int == Set(accepted.map(\.key)).count)
+
+        // The function's own read route parses what it stored (it answered 502 on `00.5`).
+        let readEvent = String(decoding: try HandlerHarness.event("get-signal-apigw.json"), as: UTF8.self)
+        for signal in accepted where signal.family == Family.signal.rawValue {
+            let strategy = String(signal.key.split(separator: ":").last ?? "")
+            let event = readEvent.replacingOccurrences(of: "AAPL/momentum", with: "S/\(strategy)")
+                .replacingOccurrences(of: #""AAPL""#, with: #""S""#).replacingOccurrences(of: #""momentum""#, with: #""\#(strategy)""#)
+            let read = harness.invoke(harness.signals, bytes: Array(event.utf8))
+            #expect(read.http?.status == 200, "GET /signals/S/\(strategy) after \(signal.field) = \(signal.input): \(String(describing: read))")
+        }
 
         func outcome(_ field: String, _ input: String, asString: Bool) -> Outcome? {
             outcomes.first { $0.field == field && $0.input == input && $0.asString == asString }
