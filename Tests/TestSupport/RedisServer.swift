@@ -27,17 +27,24 @@ public final class RedisServer: @unchecked Sendable {
         public var users: [User]
         /// When set, the server listens for TLS only (`--port 0 --tls-port P`).
         public var tls: TLSCertificates?
+        /// With `tls`: the `tls-protocols` the server accepts (`"TLSv1.2"`), nil for its default.
+        public var tlsProtocols: String?
+        /// With `tls`: the TLS 1.2 `tls-ciphers` it offers (`"AES128-SHA"`), nil for its default.
+        public var tlsCiphers: String?
         public var extraArguments: [String]
         /// The loopback address to listen on (any of 127.0.0.0/8; failover tests use two).
         public var host: String
 
         public init(
-            password: String? = nil, users: [User] = [], tls: TLSCertificates? = nil, extraArguments: [String] = [],
+            password: String? = nil, users: [User] = [], tls: TLSCertificates? = nil,
+            tlsProtocols: String? = nil, tlsCiphers: String? = nil, extraArguments: [String] = [],
             host: String = "127.0.0.1"
         ) {
             self.password = password
             self.users = users
             self.tls = tls
+            self.tlsProtocols = tlsProtocols
+            self.tlsCiphers = tlsCiphers
             self.extraArguments = extraArguments
             self.host = host
         }
@@ -168,6 +175,8 @@ public final class RedisServer: @unchecked Sendable {
                 "--tls-cert-file", tls.serverCertificatePath, "--tls-key-file", tls.serverKeyPath,
                 "--tls-ca-cert-file", tls.caCertificatePath, "--tls-auth-clients", "no",
             ]
+            if let protocols = options.tlsProtocols { arguments += ["--tls-protocols", protocols] }
+            if let ciphers = options.tlsCiphers { arguments += ["--tls-ciphers", ciphers] }
         } else {
             arguments += ["--port", String(port)]
         }
