@@ -20,6 +20,7 @@ extension RedisConfiguration {
             configuration.timeout = .milliseconds(milliseconds)
         }
         configuration.poolMaximum = try reader.integer("REDIS_POOL_MAX", in: 1...1000) ?? 10
+        configuration.clusterMode = try reader.clusterMode() ?? .auto
         return configuration
     }
 }
@@ -96,6 +97,14 @@ private struct EnvironmentReader {
         case "false": return false
         default: throw invalid(name, "\"\(raw)\" is neither true nor false")
         }
+    }
+
+    func clusterMode() throws(RedisError) -> ClusterMode? {
+        guard let raw = value("REDIS_CLUSTER_MODE") else { return nil }
+        guard let mode = ClusterMode(rawValue: raw.lowercased()) else {
+            throw invalid("REDIS_CLUSTER_MODE", "\"\(raw)\" is none of auto, enabled, disabled")
+        }
+        return mode
     }
 
     func username() throws(RedisError) -> String? {

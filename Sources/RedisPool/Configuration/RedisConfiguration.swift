@@ -22,6 +22,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var pingAfterIdle: Duration
     /// Shown by `CLIENT LIST`: which program holds a connection.
     public var clientName: String
+    /// Whether `endpoint` is a cluster's configuration endpoint (`RedisDeploymentClient` reads
+    /// it; a `RedisClient` always talks to the one endpoint).
+    public var clusterMode: ClusterMode = .auto
 
     public init(
         endpoint: String,

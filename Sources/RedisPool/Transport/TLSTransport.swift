@@ -123,7 +123,7 @@ final class TLSTransport: Transport {
         return RedisError(.tls, "TLS failed \(what): \(TLSContext.lastErrorText())")
     }
 
-    private static func isIPAddress(_ text: String) -> Bool {
+    static func isIPAddress(_ text: String) -> Bool {
         var storage = in6_addr()
         return inet_pton(AF_INET, text, &storage) == 1 || inet_pton(AF_INET6, text, &storage) == 1
     }
