@@ -12,6 +12,8 @@ public final class TLSCertificates: Sendable {
     public let names: [String]
 
     /// Makes a CA and a server certificate valid for `names` (default: localhost and 127.0.0.1).
+    /// The certificate serves as a client certificate too: cluster nodes (`tls-cluster yes`)
+    /// present it to each other on the cluster bus, which always verifies the peer.
     /// P-256 keys: generated in milliseconds, unlike RSA.
     public static func make(names: [String] = ["localhost", "127.0.0.1"]) throws -> TLSCertificates {
         let directory = try TemporaryDirectory.make(prefix: "redis-tls")
@@ -41,7 +43,7 @@ public final class TLSCertificates: Sendable {
             subjectAltName=\(alternativeNames)
             basicConstraints=critical,CA:FALSE
             keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth
+            extendedKeyUsage=serverAuth,clientAuth
 
             """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
