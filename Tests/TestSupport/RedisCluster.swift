@@ -13,16 +13,17 @@ public final class RedisCluster: @unchecked Sendable {
     public let tls: TLSCertificates?
     public let password: String?
 
-    /// Starts `primaries × (1 + replicasPerPrimary)` servers and creates the cluster. Extra
-    /// arguments go to every server (`--cluster-announce-port` for one node, say, through
-    /// `perNodeArguments`, indexed as the servers are started).
+    /// Starts `primaries × (1 + replicasPerPrimary)` servers and creates the cluster; the first
+    /// `primaries` servers are the primaries. `perNodeArguments` adds arguments to one server
+    /// (`--cluster-announce-port`, say); `beforeCreate` runs once every server is up.
     public static func start(
         primaries: Int = 3,
         replicasPerPrimary: Int = 1,
         tls: TLSCertificates? = nil,
         password: String? = nil,
         nodeTimeout: Duration = .milliseconds(1000),
-        perNodeArguments: [Int: [String]] = [:]
+        perNodeArguments: [Int: [String]] = [:],
+        beforeCreate: ([RedisServer]) throws -> Void = { _ in }
     ) throws -> RedisCluster {
         var nodes: [RedisServer] = []
         let milliseconds = nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -37,9 +38,12 @@ public final class RedisCluster: @unchecked Sendable {
             nodes.append(try RedisServer.start(RedisServer.Options(password: password, tls: tls, extraArguments: arguments)))
         }
         let cluster = RedisCluster(nodes: nodes, tls: tls, password: password)
+        try beforeCreate(nodes)
+        // The first `primaries` nodes given become the primaries (one host: redis-cli keeps the order).
         try nodes[0].cli(["--cluster", "create"] + nodes.map { "\($0.host):\($0.port)" }
             + ["--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"])
-        try cluster.waitUntilHealthy()
+        // A replica attaches (and syncs) after the create returns; a failover needs it in place.
+        try cluster.waitUntilHealthy(replicas: primaries * replicasPerPrimary)
         return cluster
     }
 
@@ -103,17 +107,19 @@ public final class RedisCluster: @unchecked Sendable {
         ])
     }
 
-    /// Waits until every live node says `cluster_state:ok` and every slot is served by a live
-    /// primary (after a create, or after a failover promoted a replica).
-    public func waitUntilHealthy(timeout: Duration = .seconds(30)) throws {
+    /// Waits until every live node says `cluster_state:ok`, every slot is served by a live
+    /// primary (after a create, or after a failover promoted a replica), and at least `replicas`
+    /// replicas have their replication link up.
+    public func waitUntilHealthy(replicas: Int = 0, timeout: Duration = .seconds(30)) throws {
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while ContinuousClock.now < deadline {
             do {
                 let states = try liveNodes.map { try $0.cli("CLUSTER", "INFO") }
                 let owners = try slotOwners(requireFullCoverage: true)
-                if states.allSatisfy({ $0.contains("cluster_state:ok") }), !owners.isEmpty { return }
-                last = states.first { !$0.contains("cluster_state:ok") } ?? "slots not all served"
+                let linked = try liveNodes.count { try $0.cli("INFO", "replication").contains("master_link_status:up") }
+                if states.allSatisfy({ $0.contains("cluster_state:ok") }), !owners.isEmpty, linked >= replicas { return }
+                last = states.first { !$0.contains("cluster_state:ok") } ?? (owners.isEmpty ? "slots not all served" : "\(linked) replicas linked")
             } catch {
                 last = "\(error)"
             }
@@ -124,15 +130,16 @@ public final class RedisCluster: @unchecked Sendable {
 
     // MARK: - CLUSTER NODES
 
-    struct NodeLine {
-        let port: Int
-        let flags: Set<String>
-        let slots: [ClosedRange<Int>]
+    public struct NodeLine: Sendable {
+        /// The port the node announces (its own, or a proxy's).
+        public let port: Int
+        public let flags: Set<String>
+        public let slots: [ClosedRange<Int>]
     }
 
     /// `CLUSTER NODES` of a live node: `id ip:port@bus flags master ping pong epoch state slots...`.
-    func clusterNodes() throws -> [NodeLine] {
-        try seed.cli("CLUSTER", "NODES").split(separator: "\n").compactMap { line in
+    public func clusterNodes() throws -> [NodeLine] {
+        try seed.cli("CLUSTER", "NODES").split(whereSeparator: \.isNewline).compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 8 else { return nil }
             let address = fields[1].split(separator: "@")[0]
