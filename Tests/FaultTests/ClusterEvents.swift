@@ -65,7 +65,8 @@ enum ClusterEvents {
         }])
     }
 
-    static func http(_ method: String, _ path: String, query: [String: String] = [:], body: String? = nil) -> String {
+    /// `user`: the end user a JWT authorizer authenticated (the session routes serve only their own user).
+    static func http(_ method: String, _ path: String, query: [String: String] = [:], body: String? = nil, user: String? = nil) -> String {
         var event: [String: Any] = [
             "version": "2.0", "routeKey": "\(method) \(path)", "rawPath": path,
             "rawQueryString": query.map { "\($0.key)=\($0.value)" }.joined(separator: "&"),
@@ -77,6 +78,10 @@ enum ClusterEvents {
             ],
             "isBase64Encoded": false,
         ]
+        if let user, var context = event["requestContext"] as? [String: Any] {
+            context["authorizer"] = ["jwt": ["claims": ["sub": user], "scopes": [] as [String]]]
+            event["requestContext"] = context
+        }
         if !query.isEmpty { event["queryStringParameters"] = query }
         if let body { event["body"] = body }
         return json(event)

@@ -49,9 +49,9 @@ import TestSupport
 
         let watched = Array(symbols.prefix(25)) + ["ABSENT"]
         let put = try #require(await function.call(ClusterEvents.http(
-            "PUT", "/sessions/user-7", body: ClusterEvents.json(["active_symbols": watched, "websocket_connected": true]))))
+            "PUT", "/sessions/user-7", body: ClusterEvents.json(["active_symbols": watched, "websocket_connected": true]), user: "user-7")))
         #expect(put.http?.status == 200, "\(put.text)")
-        let session = try #require(await function.call(ClusterEvents.http("GET", "/sessions/user-7/prices")))
+        let session = try #require(await function.call(ClusterEvents.http("GET", "/sessions/user-7/prices", user: "user-7")))
         #expect(session.http?.status == 200, "\(session.text)")
         #expect((session.http?.body["prices"] as? [String: Any])?.count == 25)
         #expect((session.http?.body["missing"] as? [String]) == ["ABSENT"])
