@@ -103,3 +103,37 @@ import TestSupport
         #expect(throws: RedisError.self) { try refused.command(RedisCommand("GET", "tls:1")) }
     }
 }
+
+/// The mode choice against a single primary (cluster support disabled).
+@Suite struct DeploymentModeTests {
+    @Test func autoModeOnASinglePrimaryStaysStandaloneOnOneConnection() throws {
+        let server = try RedisServer.start()
+        let client = try RedisDeploymentClient(configuration: server.configuration())
+        #expect(client.isCluster == nil, "undecided before the first request")
+        #expect(try client.command(RedisCommand("SET", "a", "1"), deadline: nil) == .simpleString("OK"))
+        #expect(client.isCluster == false)
+        #expect(try client.routesBySlot(deadline: nil) == false)
+        // The probe's connection is the one the commands use.
+        #expect(try server.cli("CLIENT", "LIST").split(whereSeparator: \.isNewline).count == 2)  // the client and redis-cli
+    }
+
+    @Test func enabledModeOnASinglePrimaryIsAConfigurationError() throws {
+        let server = try RedisServer.start()
+        var configuration = server.configuration()
+        configuration.clusterMode = .enabled
+        let client = try RedisDeploymentClient(configuration: configuration)
+        let error = #expect(throws: RedisError.self) { try client.command(RedisCommand("GET", "a"), deadline: nil) }
+        #expect(error?.kind == .configuration, "\(String(describing: error))")
+    }
+
+    @Test func anUnreachableEndpointDecidesNothing() throws {
+        let server = try RedisServer.start()
+        let client = try RedisDeploymentClient(configuration: server.configuration(timeout: .milliseconds(300)))
+        server.kill()
+        #expect(throws: RedisError.self) { try client.command(RedisCommand("PING"), deadline: .now + .seconds(1)) }
+        #expect(client.isCluster == nil)
+        try server.restart()
+        #expect(try client.command(RedisCommand("PING"), deadline: nil) == .simpleString("PONG"))
+        #expect(client.isCluster == false)
+    }
+}

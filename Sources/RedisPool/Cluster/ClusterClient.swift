@@ -117,9 +117,8 @@ public final class ClusterClient: RedisCommandRunner {
         while let table = try tableForRouting(deadline: deadline), let plan = routing.nextRound(table: table) {
             var failedNodes: Set<NodeAddress> = []
             for group in plan.groups {
-                let node = nodeClient(group.node)
                 do {
-                    let replies = try send(node, group.indices, group.asking)
+                    let replies = try send(try nodeClient(group.node), group.indices, group.asking)
                     anyReply = true
                     routing.record(replies, for: group)
                 } catch {
@@ -181,7 +180,9 @@ public final class ClusterClient: RedisCommandRunner {
         }
         guard due else { return }
         let known = (current?.primaries ?? []) + (current?.replicas ?? [])
-        var candidates: [(client: RedisClient, host: String)] = known.filter { !failed.contains($0) }.map { (nodeClient($0), $0.host) }
+        var candidates: [(client: RedisClient, host: String)] = known.filter { !failed.contains($0) }.compactMap { node in
+            (try? nodeClient(node)).map { ($0, node.host) }
+        }
         candidates.append((seed, configuration.endpoint))
         var lastError = RedisError(.connectFailed, "no cluster node to ask for the topology")
         for candidate in candidates {
@@ -233,7 +234,7 @@ public final class ClusterClient: RedisCommandRunner {
 
     /// The client of one node, made on first use: the configuration's TLS, AUTH, timeouts and
     /// pool limit (per node), with the node's address and the TLS name `NodeTLSName` picks.
-    private func nodeClient(_ address: NodeAddress) -> RedisClient {
+    private func nodeClient(_ address: NodeAddress) throws(RedisError) -> RedisClient {
         if let client = state.withLock({ $0.nodes[address] }) { return client }
         var node = configuration
         node.endpoint = address.host
@@ -243,9 +244,8 @@ public final class ClusterClient: RedisCommandRunner {
                 explicit: configuration.tlsServerName, configurationEndpoint: configuration.endpoint, nodeHost: address.host
             )
         }
-        // The configuration was validated for the seed; a node differs only by its address,
-        // which came from the cluster itself.
-        let client = (try? RedisClient(configuration: node, sharedTLSContext: tlsContext)) ?? seed
+        // Validated like the seed: an address the cluster announced could still be unusable.
+        let client = try RedisClient(configuration: node, sharedTLSContext: tlsContext)
         return state.withLock { state in
             if let existing = state.nodes[address] { return existing }
             state.nodes[address] = client
