@@ -75,8 +75,8 @@ let package = Package(
         // API errors) and fuzzes the RESP parser and the event decoding with seeded inputs.
         .testTarget(
             name: "FaultTests",
-            // PriceCacheHandler: built before these tests, which run its binary.
-            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler"]
+            // PriceCacheHandler, RuntimeEcho: built before these tests, which run their binaries.
+            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler", "RuntimeEcho"]
         ),
         .testTarget(
             name: "HandlerTests",
