@@ -29,6 +29,8 @@ struct RuntimeLoop<Handler: LambdaHandler> {
                 return 1
             }
             ProcessEnvironment.exportTraceID(headers.traceID)
+            CrashTrace.setRequestID(requestID)
+            defer { CrashTrace.setRequestID(nil) }
             let context = makeContext(requestID: requestID, headers: headers)
             let reply: RuntimeAPIReply
             let endpoint: String

@@ -74,7 +74,7 @@ final class SoakRuntimeAPI: @unchecked Sendable {
     }
 
     func release(checkpoint index: Int) {
-        locked { $0.released.insert(index) }
+        locked { _ = $0.released.insert(index) }
     }
 
     func respond(to request: HTTPRequest) -> HTTPResponse {
