@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "crash_trace.h"
 
+#include <link.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,6 +23,26 @@ static atomic_size_t request_id_length;
 // (the default action, or a handler installed earlier such as Swift's backtracer).
 static struct sigaction previous_actions[highest_signal];
 static atomic_int installed;
+// Where the executable is loaded (it is position-independent): for an instruction inside it, the
+// address minus the load bias is what `addr2line -e bootstrap` takes. Found at install time (the
+// loader's functions are not async-signal-safe).
+static uintptr_t executable_bias, executable_low, executable_high;
+
+// The first object the loader reports is the executable itself.
+static int find_executable(struct dl_phdr_info *object, size_t size, void *unused) {
+    (void)size;
+    (void)unused;
+    for (ElfW(Half) index = 0; index < object->dlpi_phnum; index++) {
+        const ElfW(Phdr) *segment = &object->dlpi_phdr[index];
+        if (segment->p_type != PT_LOAD) continue;
+        uintptr_t start = (uintptr_t)object->dlpi_addr + segment->p_vaddr;
+        uintptr_t end = start + segment->p_memsz;
+        if (executable_high == 0 || start < executable_low) executable_low = start;
+        if (end > executable_high) executable_high = end;
+    }
+    executable_bias = (uintptr_t)object->dlpi_addr;
+    return 1;
+}
 
 void crash_trace_set_request_id(const char *id, size_t length) {
     atomic_store_explicit(&request_id_length, 0, memory_order_release);
@@ -99,7 +120,13 @@ static void report_crash(int signal_number, siginfo_t *info, void *context) {
     append_text(&line, " (signal ");
     append_decimal(&line, (unsigned long)signal_number);
     append_text(&line, ") at instruction ");
-    append_hex(&line, instruction_address(context));
+    uintptr_t instruction = instruction_address(context);
+    append_hex(&line, instruction);
+    if (executable_high != 0 && instruction >= executable_low && instruction < executable_high) {
+        append_text(&line, " (executable+");
+        append_hex(&line, instruction - executable_bias);
+        append_text(&line, ")");
+    }
     if ((signal_number == SIGSEGV || signal_number == SIGBUS) && info != NULL) {
         append_text(&line, ", fault address ");
         append_hex(&line, (uintptr_t)info->si_addr);
@@ -132,6 +159,7 @@ static void report_crash(int signal_number, siginfo_t *info, void *context) {
 int crash_trace_install(void) {
     if (atomic_exchange(&installed, 1) != 0) return 0;
     int result = 0;
+    dl_iterate_phdr(find_executable, NULL);
 
     // A stack overflow leaves no stack to run a handler on: give it one of its own (per thread).
     size_t size = alternate_stack_size;
