@@ -2,6 +2,7 @@
 #include "crash_trace.h"
 
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -44,11 +45,17 @@ static int find_executable(struct dl_phdr_info *object, size_t size, void *unuse
     return 1;
 }
 
+// Writers take turns (a process normally has one loop, but tests run several at once); the handler
+// never takes it, it only reads.
+static atomic_flag writing = ATOMIC_FLAG_INIT;
+
 void crash_trace_set_request_id(const char *id, size_t length) {
+    while (atomic_flag_test_and_set_explicit(&writing, memory_order_acquire)) sched_yield();
     atomic_store_explicit(&request_id_length, 0, memory_order_release);
     if (length > request_id_capacity) length = request_id_capacity;
     if (length > 0) memcpy(request_id, id, length);
     atomic_store_explicit(&request_id_length, length, memory_order_release);
+    atomic_flag_clear_explicit(&writing, memory_order_release);
 }
 
 // A bounded line buffer filled without the C library's formatting (not async-signal-safe).
