@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -24,6 +23,9 @@ static atomic_size_t request_id_length;
 // (the default action, or a handler installed earlier such as Swift's backtracer).
 static struct sigaction previous_actions[highest_signal];
 static atomic_int installed;
+// Far above the kernel's minimum (MINSIGSTKSZ, a few KB even with AVX-512 state); the handler itself
+// needs well under 1 KB.
+static char alternate_stack[alternate_stack_size] __attribute__((aligned(16)));
 // Where the executable is loaded (it is position-independent): for an instruction inside it, the
 // address minus the load bias is what `addr2line -e bootstrap` takes. Found at install time (the
 // loader's functions are not async-signal-safe).
@@ -169,10 +171,10 @@ int crash_trace_install(void) {
     dl_iterate_phdr(find_executable, NULL);
 
     // A stack overflow leaves no stack to run a handler on: give it one of its own (per thread).
-    size_t size = alternate_stack_size;
-    if ((size_t)SIGSTKSZ > size) size = (size_t)SIGSTKSZ;
-    stack_t alternate = { .ss_sp = malloc(size), .ss_size = size, .ss_flags = 0 };
-    if (alternate.ss_sp == NULL || sigaltstack(&alternate, NULL) != 0) result = -1;
+    // Static rather than allocated: nothing but the kernel would point at an allocation, and leak
+    // checkers would report it.
+    stack_t alternate = { .ss_sp = alternate_stack, .ss_size = sizeof alternate_stack, .ss_flags = 0 };
+    if (sigaltstack(&alternate, NULL) != 0) result = -1;
 
     struct sigaction action;
     memset(&action, 0, sizeof action);
