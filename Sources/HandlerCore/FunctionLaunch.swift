@@ -24,17 +24,18 @@ extension CacheEventHandler {
     public static func run(name: String, _ makeFunction: @escaping (CacheStore) -> Function) -> Never {
         Lambda.run(name: name) { () throws(FunctionError) in
             let recoveryLog = RedisRecoveryLog()
+            // One primary or a cluster, as REDIS_CLUSTER_MODE says (or the server, in auto mode).
             let client = try makeClient(environment: ProcessInfo.processInfo.environment, observer: recoveryLog)
             let store = CacheStore(client: client)
             return CacheEventHandler(localName: name, function: makeFunction(store), store: store, recoveryLog: recoveryLog)
         }
     }
 
-    static func makeClient(environment: [String: String], observer: RedisRecoveryLog) throws(FunctionError) -> RedisClient {
+    static func makeClient(environment: [String: String], observer: RedisRecoveryLog) throws(FunctionError) -> RedisDeploymentClient {
         let invalidConfiguration = { (error: RedisError) in FunctionError(type: "Function.InvalidConfiguration", message: error.description) }
         guard let secretID = environment[authSecretVariable], !secretID.isEmpty else {
             do throws(RedisError) {
-                return try RedisClient.shared(environment: environment, observer: observer)
+                return try RedisDeploymentClient.shared(environment: environment, observer: observer)
             } catch {
                 throw invalidConfiguration(error)
             }
@@ -59,7 +60,7 @@ extension CacheEventHandler {
                 defaultUsername: environment["REDIS_USERNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "default",
                 useTLS: configuration.useTLS
             )
-            return try RedisClient.shared(configuration: configuration, credentialsProvider: secret, observer: observer)
+            return try RedisDeploymentClient.shared(configuration: configuration, credentialsProvider: secret, observer: observer)
         } catch {
             throw invalidConfiguration(error)
         }

@@ -16,28 +16,55 @@ public final class RedisClient: Sendable {
     let reporter: ClientReporter
     /// Asked for fresh credentials when the server refuses the current ones (a rotation).
     let credentialsProvider: (any RedisCredentialsProvider)?
+    let credentials: CredentialStore
 
     /// Validates the configuration and builds the TLS context (reading the CA bundle). Opens no
     /// connection: the first command does. New connections authenticate with the configuration's
     /// user and token until the server refuses them; then `credentialsProvider` (if any) is asked
     /// for fresh ones. `observer` hears of every retry and recovery.
-    public init(
+    public convenience init(
         configuration: RedisConfiguration,
         credentialsProvider: (any RedisCredentialsProvider)? = nil,
         observer: (any RedisClientObserver)? = nil
     ) throws(RedisError) {
         try Self.validate(configuration)
         let tlsContext = configuration.useTLS ? try TLSContext(caFile: configuration.tlsCAFile) : nil
+        self.init(
+            validated: configuration, tlsContext: tlsContext, credentialsProvider: credentialsProvider,
+            reporter: ClientReporter(observer: observer), credentials: nil
+        )
+    }
+
+    private init(
+        validated configuration: RedisConfiguration, tlsContext: TLSContext?, credentialsProvider: (any RedisCredentialsProvider)?,
+        reporter: ClientReporter, credentials: CredentialStore?
+    ) {
         self.configuration = configuration
         self.credentialsProvider = credentialsProvider
-        self.reporter = ClientReporter(observer: observer)
-        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext, reporter: reporter)
+        self.reporter = reporter
+        self.credentials = credentials ?? CredentialStore(RedisCredentials(username: configuration.username, password: configuration.authToken))
+        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext, reporter: reporter, credentials: self.credentials)
     }
 
     /// What the client did since it was created: retries by reason, reconnects, stale
     /// connections discarded on borrow, `READONLY` recoveries, credential refreshes.
     public var statistics: RedisClientStatistics {
         reporter.statistics
+    }
+
+    /// One node of a cluster: the TLS context (the CA bundle read once) is shared by every node.
+    /// `family`: the seed whose observer, counters, credentials and credentials provider this
+    /// node shares (one rotation, one re-read for the whole deployment); without one, its own.
+    convenience init(
+        configuration: RedisConfiguration, sharedTLSContext: TLSContext?, family: RedisClient? = nil,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil, observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) {
+        try Self.validate(configuration)
+        self.init(
+            validated: configuration, tlsContext: sharedTLSContext,
+            credentialsProvider: family?.credentialsProvider ?? credentialsProvider,
+            reporter: family?.reporter ?? ClientReporter(observer: observer), credentials: family?.credentials
+        )
     }
 
     private static let sharedClient = Mutex<RedisClient?>(nil)

@@ -67,3 +67,22 @@ public struct CredentialRefreshPolicy: Sendable, Equatable {
         if changed { generation += 1 }
     }
 }
+
+/// The credentials new connections use and when they were last read again, shared by every pool
+/// of one deployment (a cluster's nodes too): one rotation, one re-read per environment.
+final class CredentialStore: Sendable {
+    struct State {
+        var credentials: RedisCredentials
+        var policy = CredentialRefreshPolicy()
+    }
+
+    private let state: ConditionLock<State>
+
+    init(_ credentials: RedisCredentials) {
+        state = ConditionLock(State(credentials: credentials))
+    }
+
+    func withLock<T>(_ body: (inout State, ConditionLock<State>.Waiter) -> T) -> T {
+        state.withLock(body)
+    }
+}

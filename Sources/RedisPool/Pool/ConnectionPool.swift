@@ -13,25 +13,18 @@ final class ConnectionPool: Sendable {
         let credentialsGeneration: Int
     }
 
-    private struct CredentialState {
-        var credentials: RedisCredentials
-        var policy = CredentialRefreshPolicy()
-    }
-
     private let state: ConditionLock<PoolState<RedisConnection>>
-    private let credentialState: ConditionLock<CredentialState>
+    private let credentialState: CredentialStore
     private let configuration: RedisConfiguration
     private let tlsContext: TLSContext?
     private let reporter: ClientReporter
 
-    init(configuration: RedisConfiguration, tlsContext: TLSContext?, reporter: ClientReporter) {
+    init(configuration: RedisConfiguration, tlsContext: TLSContext?, reporter: ClientReporter, credentials: CredentialStore) {
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.reporter = reporter
         self.state = ConditionLock(PoolState(maximum: configuration.poolMaximum))
-        self.credentialState = ConditionLock(CredentialState(
-            credentials: RedisCredentials(username: configuration.username, password: configuration.authToken)
-        ))
+        self.credentialState = credentials
     }
 
     deinit {
