@@ -75,6 +75,7 @@ main() {
 
     "$REPO_ROOT/scripts/package.sh" --arch "$ARCH" "${FUNCTIONS[@]}"
     check_refuses_host_linked_binary "${FUNCTIONS[0]}"
+    if [ "$ARCH" = arm64 ]; then check_relink_needs_forwarders "${FUNCTIONS[0]}"; fi
     make_certificates "$WORK/tls"
     openssl rand -hex 24 > "$WORK/auth-token"
     start_tls_redis "$WORK/redis"
@@ -144,6 +145,27 @@ check_refuses_host_linked_binary() {
     fi
     grep -q '__libc_start_main@GLIBC_2.34' <<< "$report" || die "the glibc check did not name the offending symbols: $report"
     log "the glibc check refuses SwiftPM's own link ($(grep -c '@GLIBC_' <<< "$report") symbols above GLIBC_2.26)"
+}
+
+# The forwarders of scripts/lib/glibc-forwarders.c must be what makes trixie's archives link, and
+# a symbol without one must stop the relink by name: relinking with an empty forwarder archive has
+# to fail, naming the glibc 2.38 functions trixie's archives call.
+check_relink_needs_forwarders() {
+    local product=$1 output
+    if output=$(
+        . "$REPO_ROOT/scripts/lib/static-curl.sh"
+        . "$REPO_ROOT/scripts/lib/relink.sh"
+        mkdir -p "$WORK/no-forwarders"
+        "$TOOLS_DIR/venv/bin/python" -m ziglang ar rcs "$WORK/no-forwarders/libempty.a"
+        glibc_forwarders_archive_for() { echo "$WORK/no-forwarders/libempty.a"; }
+        export ZIG_GLOBAL_CACHE_DIR="$TOOLS_DIR/zig-cache"
+        relink_bootstrap arm64 "$product" "$ARM64_ROOT$ARM64_SCRATCH_DIR/$ARM64_TRIPLE/release" "$WORK/no-forwarders/bootstrap" 2>&1
+    ); then
+        die "the arm64 relink of $product succeeded without the glibc forwarders: are they still needed?"
+    fi
+    grep -q 'undefined symbol: __isoc23_strtol$' <<< "$output" \
+        || die "the arm64 relink without forwarders failed, but not by naming __isoc23_strtol: $output"
+    log "without its forwarders the arm64 relink fails by name ($(grep -o 'undefined symbol: [A-Za-z0-9_]*' <<< "$output" | sort -u | sed 's/undefined symbol: //' | paste -sd ' '))"
 }
 
 cleanup() {
