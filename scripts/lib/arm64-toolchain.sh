@@ -1,5 +1,5 @@
 # The arm64 (aarch64, Graviton) cross toolchain, installed once into the git-ignored .tools/.
-# Requires: tools.sh and versions.sh sourced.
+# Requires: tools.sh and versions.sh sourced; static-curl.sh for build_arm64_product.
 #
 # No aarch64 Swift SDK can be had here, but Debian trixie ships its Swift compiler (swiftlang) for
 # amd64 and arm64. So: an x86_64 trixie chroot (debootstrap, from Debian's archive) runs the amd64
@@ -123,8 +123,10 @@ build_arm64_product() {
     sync_sources_into_arm64_root
     # pkg-config: the static libcurl's own .pc first (its headers are what the relink links), then
     # the arm64 ones (OpenSSL); never the chroot's amd64 ones.
-    in_arm64_root env PKG_CONFIG_PATH="$ARM64_CURL_PKG_CONFIG_DIR:/usr/lib/aarch64-linux-gnu/pkgconfig" \
-        PKG_CONFIG_LIBDIR="$ARM64_CURL_PKG_CONFIG_DIR:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig" \
+    local curl_pc_dir
+    curl_pc_dir=$(arm64_curl_pkg_config_dir)
+    in_arm64_root env PKG_CONFIG_PATH="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig" \
+        PKG_CONFIG_LIBDIR="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig" \
         sh -c 'cd "$1" && shift && exec swift build "$@"' build "$ARM64_SOURCE_DIR" \
         -c release --static-swift-stdlib --triple "$ARM64_TRIPLE" --sdk / \
         -Xswiftc -resource-dir -Xswiftc "$ARM64_SWIFT_RESOURCE_DIR" -Xswiftc -use-ld=lld \

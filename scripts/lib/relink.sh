@@ -82,8 +82,9 @@ write_entry_shim() {
 int ${product}_main(int argc, char **argv);
 int main(int argc, char **argv) { return ${product}_main(argc, argv); }
 
-/* GCC's libstdc++.a (12 for x86_64, 14 for arm64) reads this glibc 2.32 variable to skip atomics in single-threaded
-   programs; 0 means "may be multi-threaded, always use atomics", which is always correct. */
+/* GCC's libstdc++.a (12 for x86_64, 14 for arm64) reads this glibc 2.32 variable to skip atomics
+   in single-threaded programs; 0 means "may be multi-threaded, always use atomics", which is
+   always correct. */
 char __libc_single_threaded = 0;
 C
 }

@@ -60,7 +60,6 @@ openssl_static_libraries() {
 
 # The Swift build in the chroot compiles CCurl against the headers of the libcurl the relink
 # links (7.88.1, not trixie's), and its own throw-away link needs the archives libcurl.a calls.
-# Sets ARM64_CURL_PKG_CONFIG_DIR (a path inside the chroot).
 write_arm64_curl_pkg_config() {
     local build_dir=$1
     local prefix_in_root="${build_dir#"$ARM64_ROOT"}/prefix"
@@ -74,7 +73,12 @@ Libs: -L$prefix_in_root/lib -lcurl $(openssl_static_libraries arm64 | sed 's/\([
 PC
 }
 
-ARM64_CURL_PKG_CONFIG_DIR="/opt/curl-$CURL_DEBIAN_VERSION-glibc$GLIBC_TARGET_VERSION/pkgconfig"
+# arm64_curl_pkg_config_dir: where write_arm64_curl_pkg_config puts libcurl.pc, seen from the chroot.
+arm64_curl_pkg_config_dir() {
+    local build_dir
+    build_dir=$(static_curl_build_dir arm64)
+    echo "${build_dir#"$ARM64_ROOT"}/pkgconfig"
+}
 
 apt_private() {
     local apt_dir="$TOOLS_DIR/apt"
