@@ -25,3 +25,6 @@ SWIFTLANG_TRIXIE_VERSION=6.0.3-2
 GCC_TRIXIE_MAJOR=14
 
 CFN_LINT_PYPI_VERSION=1.51.0
+# The SAM translator that expands template.yaml into plain CloudFormation for the offline checks
+# (scripts/template_checks.py); cfn-lint depends on it too, so pin the version cfn-lint accepts.
+SAM_TRANSLATOR_PYPI_VERSION=1.115.0
