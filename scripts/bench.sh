@@ -5,7 +5,8 @@
 # timings, as arm64 runs here only under emulation). Prints one table of medians over alternating
 # rounds.
 #
-# usage: scripts/bench.sh [--rounds N] [--scale F]     (defaults: 7 rounds, scale 1)
+# usage: scripts/bench.sh [--rounds N] [--scale F] [--only ROW,ROW]   (defaults: 7 rounds, scale 1, every row)
+# The rows include a 100-record Kinesis batch against a three-primary Redis Cluster (cluster_batch).
 # Everything it builds goes to git-ignored folders: .build-bench/ (C programs), .venv/ (Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
