@@ -12,6 +12,7 @@ APT_PACKAGES=(
     openssl zip unzip binutils procps ca-certificates       # certificates, packaging, process control
     python3 python3-pip
     util-linux mount                                        # unshare + bind mount: the failover tests' private /etc/hosts
+    debootstrap qemu-user-static                            # the arm64 toolchain's chroot, running arm64 bootstraps
 )
 # Pinned: the Python client reads keys back in the tests exactly as the serving layer does.
 PIP_PACKAGES=(redis==5.2.1)
