@@ -7,13 +7,21 @@ import RedisPool
 /// each paying Redis's script start-up. Instead each node gets one call of `CacheWrite.nodeScript`
 /// per 100 of its writes (`writeByNode`); the records a node refuses in that call (a key whose
 /// slot is moving or moved, the table being out of date) are written again the per-slot way
-/// (`writeBySlot`), whose routing follows `MOVED`, `ASK` and `TRYAGAIN` key by key, so
-/// resharding and failover are handled exactly as before.
+/// one record per call (`writeBySlot`), whose routing follows `MOVED`, `ASK` and `TRYAGAIN`, so
+/// resharding and failover are handled as before.
+///
+/// One record per call there, because those records are mostly keys of a slot being moved: some
+/// still on the source, some already on the target, some on neither. A call naming several of
+/// them is refused with `TRYAGAIN` by both nodes until the move ends (Redis serves a multi-key
+/// request in a migrating slot only when all its keys are on one side); a call of one key is
+/// served by whichever node holds it, the target after `ASK` when it is gone from the source.
 extension CacheStore {
     /// One node-script call per node (per 100 writes); the writes it could not make go through
-    /// `writeBySlot`, in batch order, and their outcome there is their result.
+    /// `writeBySlot` one per call, in batch order, and their outcome there is their result.
     func writeByNode(_ writes: [CacheWrite], table: SlotTable, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
-        guard !nodeScriptRefused.withLock({ $0 }) else { return try writeBySlot(writes, deadline: deadline) }
+        guard !nodeScriptRefused.withLock({ $0 }) else {
+            return try writeBySlot(writes, maximumPerCall: Self.maximumWritesPerScriptCall, deadline: deadline)
+        }
         var nodeNumbers: [NodeAddress: Int] = [:]
         for (number, node) in table.primaries.enumerated() { nodeNumbers[node] = number }
         // Writes whose slot no primary serves now go the per-slot way at once (it waits for one).
@@ -49,7 +57,7 @@ extension CacheStore {
             bySlot.sort()
             let rewritten: [Result<WriteOutcome, RedisError>]
             do {
-                rewritten = try writeBySlot(bySlot.map { writes[$0] }, deadline: deadline)
+                rewritten = try writeBySlot(bySlot.map { writes[$0] }, maximumPerCall: 1, deadline: deadline)
             } catch {
                 // No node answered the second time; what the first calls wrote stands.
                 guard results.contains(where: { $0 != nil }) else { throw error }
@@ -60,10 +68,10 @@ extension CacheStore {
         return results.map { $0 ?? .failure(RedisError(.protocolError, "fewer replies than script calls")) }
     }
 
-    /// One script call per slot group (`GroupedBatchPlan`); the client sends each node its calls
-    /// as one pipeline.
-    func writeBySlot(_ writes: [CacheWrite], deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
-        let plan = GroupedBatchPlan(groupOf: writes.map { KeySlot.of($0.key) }, maximumPerCall: Self.maximumWritesPerScriptCall)
+    /// One script call per slot group of at most `maximumPerCall` writes (`GroupedBatchPlan`);
+    /// the client sends each node its calls as one pipeline.
+    func writeBySlot(_ writes: [CacheWrite], maximumPerCall: Int, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
+        let plan = GroupedBatchPlan(groupOf: writes.map { KeySlot.of($0.key) }, maximumPerCall: maximumPerCall)
         let calls = plan.calls.map { indices in CacheWrite.scriptCall(for: indices.map { writes[$0] }[...]) }
         let replies = try client.runPipelined(CacheWrite.script, calls: calls, deadline: deadline)
         let perCall = zip(plan.calls, replies).map { indices, reply in Self.outcomes(of: reply, writeCount: indices.count) }
