@@ -97,6 +97,34 @@ import TestSupport
         ])
     }
 
+    /// The cluster's per-node script (`CacheWrite.nodeScript`: keys in ARGV, the first declared)
+    /// answers what the script answers for the same writes: latest wins, a refused write alone.
+    @Test func theNodeScriptWritesAsTheScriptDoes() throws {
+        _ = try client.command(RedisCommand("SET", "price:NWRONG", "a string, not a hash"))
+        let writes = [
+            try price("NA", close: "2", timestamp: 20).cacheWrite,
+            try price("NA", close: "1", timestamp: 19).cacheWrite,
+            try price("NWRONG", close: "1", timestamp: 1).cacheWrite,
+            try signal("buy", timestamp: 50).cacheWrite,
+            try price("NB", close: "3", timestamp: 30).cacheWrite,
+        ]
+        let call = CacheWrite.nodeScriptCall(for: writes[...])
+        let plain = CacheWrite.scriptCall(for: writes[...])
+        #expect(call.keys == [Array("price:NA".utf8)])
+        #expect(call.arguments == [Array("5".utf8)] + plain.keys + plain.arguments)
+        let reply = try client.runPipelined(CacheWrite.nodeScript, calls: [call], deadline: nil)[0]
+        let outcomes = CacheStore.outcomes(of: reply, writeCount: writes.count)
+        #expect(try outcomes[0].get() == .written)
+        #expect(try outcomes[1].get() == .stale)
+        #expect((try? outcomes[2].get()) == nil)
+        #expect(try outcomes[3].get() == .written)
+        #expect(try outcomes[4].get() == .written)
+        let cached = try store.hashes(["price:NA", "price:NB"], deadline: nil)
+        #expect(cached[0]?.first { $0.field == "close" }?.value == "2")
+        #expect(cached[1]?.first { $0.field == "close" }?.value == "3")
+        #expect(try ttl("price:NB") > 0)
+    }
+
     @Test func anOlderPriceNeverReplacesANewerOne() throws {
         let symbol = try Symbol("MSFT")
         #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
