@@ -125,6 +125,23 @@ import TestSupport
         #expect(try ttl("price:NB") > 0)
     }
 
+    /// What the cluster's node call hands to the one-per-call path: server answers (a key not
+    /// served there, a redirection, OOM) but never a lost node, whose deadline is already spent;
+    /// and which answers mean the server cannot run a script with flags at all (before Redis 7).
+    @Test func whichNodeScriptFailuresAreWrittenAgainBySlot() {
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("ERR Script attempted to access a non local key in a cluster node")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("ASK 4813 127.0.0.1:7001")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("TRYAGAIN Multiple keys request during rehashing of slot")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("OOM command not allowed when used memory > 'maxmemory'.")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.timeout, "no reply within 500 ms")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.protocolError, "garbage")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.connectFailed, "refused")))
+        #expect(CacheStore.refusesNodeScript(RedisError.fromReply("ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'")))
+        #expect(CacheStore.refusesNodeScript(RedisError.fromReply("ERR Unexpected flag in script shebang: allow-cross-slot-keys")))
+        #expect(!CacheStore.refusesNodeScript(RedisError.fromReply("ERR Script attempted to access a non local key in a cluster node")))
+        #expect(!CacheStore.refusesNodeScript(RedisError.fromReply("OOM command not allowed when used memory > 'maxmemory'.")))
+    }
+
     @Test func anOlderPriceNeverReplacesANewerOne() throws {
         let symbol = try Symbol("MSFT")
         #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
