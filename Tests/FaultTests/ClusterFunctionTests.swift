@@ -216,9 +216,11 @@ import TestSupport
         #expect(answer.failedItems == [], "\(answer.text)")
         let report = try ClusterReadBack.check(cluster, expected: updates)
         #expect(report.mismatches.isEmpty, "\(report.mismatches.prefix(5))")
+        let nodes = try cluster.clusterNodes()
         for primary in primaries {
-            let keysHere = try updates.filter { try cluster.node(owning: "price:\($0.symbol)").port == primary.port }
-            let slotsHere = Set(keysHere.map { KeySlot.of("price:\($0.symbol)") })
+            let ranges = nodes.first { $0.port == primary.port }?.slots ?? []
+            let slotsHere = Set(updates.map { KeySlot.of("price:\($0.symbol)") }.filter { slot in ranges.contains { $0.contains(slot) } })
+            let keysHere = updates.filter { slotsHere.contains(KeySlot.of("price:\($0.symbol)")) }
             #expect(slotsHere.count > 20, "the batch spans many slots of \(primary.port): \(slotsHere.count)")
             let scriptCalls = try Self.commandStat("evalsha", "calls", on: primary) + Self.commandStat("eval", "calls", on: primary)
             #expect(scriptCalls == 1, "\(keysHere.count) records in \(slotsHere.count) slots on \(primary.port): \(scriptCalls) script calls")
