@@ -20,6 +20,7 @@ public final class CacheStore: Sendable {
     /// losing the connection throws, since then nothing is known.
     public func write(_ writes: [CacheWrite], deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
         guard !writes.isEmpty else { return [] }
+        if writes.count == 1 { return [try writeAlone(writes[0], deadline: deadline)] }
         let chunks = stride(from: 0, to: writes.count, by: Self.maximumWritesPerScriptCall).map {
             writes[$0..<min($0 + Self.maximumWritesPerScriptCall, writes.count)]
         }
@@ -30,6 +31,14 @@ public final class CacheStore: Sendable {
             outcomes += Self.outcomes(of: reply, writeCount: chunk.count)
         }
         return outcomes
+    }
+
+    /// One write (a direct invoke's): the single-write script, a third cheaper for Redis than the
+    /// batch script with one write, same semantics and reply.
+    private func writeAlone(_ write: CacheWrite, deadline: ContinuousClock.Instant?) throws(RedisError) -> Result<WriteOutcome, RedisError> {
+        let replies = try client.runPipelined(CacheWrite.singleWriteScript, calls: [write.singleScriptCall], deadline: deadline)
+        guard let reply = replies.first else { return .failure(RedisError(.protocolError, "no reply to the cache write script")) }
+        return Self.outcomes(of: reply, writeCount: 1)[0]
     }
 
     /// One script call's reply read write by write; an error for the whole call (the script

@@ -91,21 +91,34 @@ public struct CacheWrite: Sendable, Hashable {
         return (keys, arguments)
     }
 
-    /// Runs the writes in order (a key written twice in one call sees its first write), each on
-    /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
-    /// error in its place and the others go on. Replies an array with, per write, 1 when
-    /// written, 0 when skipped as stale, or an error.
+    /// The ARGV of `singleWriteScript` for this write: shape, ttl, timestamp or "", then a hash's
+    /// field/value pairs in `HSET`'s order (Lua passes them on with one `unpack`) or a string's value.
+    var singleScriptCall: (keys: [[UInt8]], arguments: [[UInt8]]) {
+        var arguments: [[UInt8]] = []
+        arguments.reserveCapacity(3 + fieldNames.count + values.count)
+        arguments.append(shape.scriptArgument)
+        arguments.append(family.ttlScriptArgument)
+        arguments.append(latestWins.map { decimalBytes($0.seconds) } ?? [])
+        if shape == .hash {
+            for (name, value) in zip(fieldNames, values) {
+                arguments.append(Array(name.utf8))
+                arguments.append(Array(value.utf8))
+            }
+        } else {
+            arguments.append(Array(values[0].utf8))
+        }
+        return ([Array(key.utf8)], arguments)
+    }
+
+    /// What both scripts share: locals for the globals they use, whether a `redis.pcall` reply is
+    /// a refusal, and the cached value's timestamp (nil when absent or unreadable; the refusal when
+    /// Redis refused the read, a key of the wrong type say).
     ///
-    /// Compares timestamps as numbers in Lua (whole seconds up to 10 digits are exact in a double).
-    /// An equal timestamp overwrites: a redelivery of the same update is harmless and refreshes
-    /// the TTL; for the same reason running the whole call twice leaves the same state, so a call
-    /// whose reply was lost may be retried. A cached value whose timestamp cannot be read never
-    /// blocks a write.
-    ///
-    /// Globals and table fields are held in locals, and a group's HSET arguments are one table
-    /// whose value slots are overwritten per write: Lua's per-record work is what a batch's
-    /// script call spends most of its time on.
-    static let script = RedisScript("""
+    /// Timestamps compare as numbers in Lua (whole seconds up to 10 digits are exact in a double).
+    /// An equal timestamp overwrites: a redelivery of the same update is harmless and refreshes the
+    /// TTL; for the same reason running a call twice leaves the same state, so a call whose reply
+    /// was lost may be retried. A cached value whose timestamp cannot be read never blocks a write.
+    private static let scriptPrelude = """
         local pcallRedis, tonumber, unpack, type, pcall, decode = redis.pcall, tonumber, unpack, type, pcall, cjson.decode
         local keys, argv = KEYS, ARGV
         local function refused(reply)
@@ -125,6 +138,17 @@ public struct CacheWrite: Sendable, Hashable {
           end
           return nil
         end
+
+        """
+
+    /// Runs the writes in order (a key written twice in one call sees its first write), each on
+    /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
+    /// error in its place and the others go on. Replies an array with, per write, 1 when
+    /// written, 0 when skipped as stale, or an error. Latest wins and the TTL as in the prelude.
+    ///
+    /// A group's HSET arguments are one table whose value slots are overwritten per write: Lua's
+    /// per-record work is what a batch's script call spends most of its time on.
+    static let script = RedisScript(scriptPrelude + """
         local results, cursor, index, keyCount = {}, 1, 0, #keys
         while index < keyCount do
           local shape, ttl, fieldCount = argv[cursor], argv[cursor + 1], tonumber(argv[cursor + 2])
@@ -158,6 +182,29 @@ public struct CacheWrite: Sendable, Hashable {
           end
         end
         return results
+        """, isIdempotent: true)
+
+    /// `script` for one write (a direct invoke, an HTTP `PUT`), with the same semantics and the
+    /// same reply (an array of one element: 1, 0 or the refusal), but none of the batch's
+    /// bookkeeping: no group header to read, no loop, no result table to grow, and the hash's
+    /// pairs passed to `HSET` straight from ARGV. Redis runs it in about two thirds of the time
+    /// the batch script takes for one write (BENCHMARKS.md, issue 13).
+    static let singleWriteScript = RedisScript(scriptPrelude + """
+        local key, shape, ttl, stamp = keys[1], argv[1], argv[2], tonumber(argv[3])
+        if stamp then
+          local cached, failure = cachedStamp(key, shape)
+          if failure then return {failure} end
+          if cached and cached > stamp then return {0} end
+        end
+        local reply
+        if shape == 'hash' then
+          reply = pcallRedis('HSET', key, unpack(argv, 4))
+          if not refused(reply) then reply = pcallRedis('EXPIRE', key, ttl) end
+        else
+          reply = pcallRedis('SET', key, argv[4], 'EX', ttl)
+        end
+        if refused(reply) then return {reply} end
+        return {1}
         """, isIdempotent: true)
 }
 
