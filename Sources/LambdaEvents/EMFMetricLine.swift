@@ -52,13 +52,51 @@ public struct EMFMetricLine: Sendable, Equatable {
         return .object(members)
     }
 
-    /// The line to print, newline included.
+    /// The line to print, newline included: `json`'s text, byte for byte, written straight into
+    /// one buffer. Every invocation writes one, so it skips building `json`'s tree of values (on
+    /// a direct price update that tree and its release were a sixth of the function's own
+    /// instructions, BENCHMARKS.md, issue 13).
     public var line: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1024)  // a line with the usual seven metrics is about 600 bytes
-        json.write(into: &bytes)
-        bytes.append(0x0A)
+        bytes.append(contentsOf: #"{"_aws":{"Timestamp":"#.utf8)
+        bytes.append(contentsOf: String(timestampMilliseconds).utf8)
+        bytes.append(contentsOf: #","CloudWatchMetrics":[{"Namespace":"#.utf8)
+        JSONValue.writeString(namespace, into: &bytes)
+        bytes.append(contentsOf: #","Dimensions":[["#.utf8)
+        for (index, dimension) in dimensions.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(dimension.name, into: &bytes)
+        }
+        bytes.append(contentsOf: #"]],"Metrics":["#.utf8)
+        for (index, metric) in metrics.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: #"{"Name":"#.utf8)
+            JSONValue.writeString(metric.name, into: &bytes)
+            bytes.append(contentsOf: #","Unit":"#.utf8)
+            JSONValue.writeString(metric.unit, into: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(contentsOf: "]}]}".utf8)
+        for dimension in dimensions {
+            writeMember(dimension.name, into: &bytes) { JSONValue.writeString(dimension.value, into: &$0) }
+        }
+        for metric in metrics {
+            writeMember(metric.name, into: &bytes) { $0.append(contentsOf: Self.literal(metric.value).utf8) }
+        }
+        for property in properties {
+            writeMember(property.key, into: &bytes) { property.value.write(into: &$0) }
+        }
+        bytes.append(contentsOf: "}\n".utf8)
         return bytes
+    }
+
+    /// `,"name":` and the value: every member after `_aws`.
+    private func writeMember(_ name: String, into bytes: inout [UInt8], value: (inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: ","))
+        JSONValue.writeString(name, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        value(&bytes)
     }
 
     /// JSON has no NaN or infinity; a broken measurement is reported as 0 rather than breaking
