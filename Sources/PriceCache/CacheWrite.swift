@@ -110,9 +110,10 @@ public struct CacheWrite: Sendable, Hashable {
         return ([Array(key.utf8)], arguments)
     }
 
-    /// What both scripts share: locals for the globals they use, whether a `redis.pcall` reply is
-    /// a refusal, and the cached value's timestamp (nil when absent or unreadable; the refusal when
-    /// Redis refused the read, a key of the wrong type say).
+    /// The batch script's helpers: locals for the globals it uses, whether a `redis.pcall` reply
+    /// is a refusal, and the cached value's timestamp (nil when absent or unreadable; the refusal
+    /// when Redis refused the read, a key of the wrong type say). `singleWriteScript` does the
+    /// same steps inline.
     ///
     /// Timestamps compare as numbers in Lua (whole seconds up to 10 digits are exact in a double).
     /// An equal timestamp overwrites: a redelivery of the same update is harmless and refreshes the
@@ -144,7 +145,7 @@ public struct CacheWrite: Sendable, Hashable {
     /// Runs the writes in order (a key written twice in one call sees its first write), each on
     /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
     /// error in its place and the others go on. Replies an array with, per write, 1 when
-    /// written, 0 when skipped as stale, or an error. Latest wins and the TTL as in the prelude.
+    /// written, 0 when skipped as stale, or an error. Latest wins as in the prelude; the TTL in the same step as the value.
     ///
     /// A group's HSET arguments are one table whose value slots are overwritten per write: Lua's
     /// per-record work is what a batch's script call spends most of its time on.
@@ -184,26 +185,36 @@ public struct CacheWrite: Sendable, Hashable {
         return results
         """, isIdempotent: true)
 
-    /// `script` for one write (a direct invoke, an HTTP `PUT`), with the same semantics and the
-    /// same reply (an array of one element: 1, 0 or the refusal), but none of the batch's
-    /// bookkeeping: no group header to read, no loop, no result table to grow, and the hash's
-    /// pairs passed to `HSET` straight from ARGV. Redis runs it in about two thirds of the time
-    /// the batch script takes for one write (BENCHMARKS.md, issue 13).
-    static let singleWriteScript = RedisScript(scriptPrelude + """
-        local key, shape, ttl, stamp = keys[1], argv[1], argv[2], tonumber(argv[3])
+    /// `script` for one write (a direct invoke, an HTTP `PUT`): the same steps, semantics and
+    /// reply (an array of one element: 1, 0 or the refusal), but none of the batch's bookkeeping
+    /// (no group header, loop or result table), the hash's pairs passed to `HSET` straight from
+    /// ARGV, and the prelude's two helper functions written inline: Redis spends most of a single
+    /// write's time starting the script and building ARGV, so every closure and argument shows
+    /// (BENCHMARKS.md, issue 13). The CacheStore tests check that both scripts store the same.
+    static let singleWriteScript = RedisScript("""
+        local key, shape, ttl, stamp = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+        local isHash = shape == 'hash'
         if stamp then
-          local cached, failure = cachedStamp(key, shape)
-          if failure then return {failure} end
+          local current
+          if isHash then current = redis.pcall('HGET', key, 'timestamp') else current = redis.pcall('GET', key) end
+          if type(current) == 'table' and current.err ~= nil then return {current} end
+          local cached
+          if isHash then
+            cached = tonumber(current)
+          elseif current then
+            local ok, decoded = pcall(cjson.decode, current)
+            if ok and type(decoded) == 'table' then cached = tonumber(decoded['timestamp']) end
+          end
           if cached and cached > stamp then return {0} end
         end
         local reply
-        if shape == 'hash' then
-          reply = pcallRedis('HSET', key, unpack(argv, 4))
-          if not refused(reply) then reply = pcallRedis('EXPIRE', key, ttl) end
+        if isHash then
+          reply = redis.pcall('HSET', key, unpack(ARGV, 4))
+          if not (type(reply) == 'table' and reply.err ~= nil) then reply = redis.pcall('EXPIRE', key, ttl) end
         else
-          reply = pcallRedis('SET', key, argv[4], 'EX', ttl)
+          reply = redis.pcall('SET', key, ARGV[4], 'EX', ttl)
         end
-        if refused(reply) then return {reply} end
+        if type(reply) == 'table' and reply.err ~= nil then return {reply} end
         return {1}
         """, isIdempotent: true)
 }
