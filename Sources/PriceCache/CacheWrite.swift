@@ -110,16 +110,21 @@ public struct CacheWrite: Sendable, Hashable {
         return ([Array(key.utf8)], arguments)
     }
 
-    /// The batch script's helpers: locals for the globals it uses, whether a `redis.pcall` reply
-    /// is a refusal, and the cached value's timestamp (nil when absent or unreadable; the refusal
-    /// when Redis refused the read, a key of the wrong type say). `singleWriteScript` does the
-    /// same steps inline.
+    /// Runs the writes in order (a key written twice in one call sees its first write), each on
+    /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
+    /// error in its place and the others go on. Replies an array with, per write, 1 when
+    /// written, 0 when skipped as stale, or an error.
     ///
-    /// Timestamps compare as numbers in Lua (whole seconds up to 10 digits are exact in a double).
-    /// An equal timestamp overwrites: a redelivery of the same update is harmless and refreshes the
-    /// TTL; for the same reason running a call twice leaves the same state, so a call whose reply
-    /// was lost may be retried. A cached value whose timestamp cannot be read never blocks a write.
-    private static let scriptPrelude = """
+    /// Compares timestamps as numbers in Lua (whole seconds up to 10 digits are exact in a double).
+    /// An equal timestamp overwrites: a redelivery of the same update is harmless and refreshes
+    /// the TTL; for the same reason running the whole call twice leaves the same state, so a call
+    /// whose reply was lost may be retried. A cached value whose timestamp cannot be read never
+    /// blocks a write.
+    ///
+    /// Globals and table fields are held in locals, and a group's HSET arguments are one table
+    /// whose value slots are overwritten per write: Lua's per-record work is what a batch's
+    /// script call spends most of its time on.
+    static let script = RedisScript("""
         local pcallRedis, tonumber, unpack, type, pcall, decode = redis.pcall, tonumber, unpack, type, pcall, cjson.decode
         local keys, argv = KEYS, ARGV
         local function refused(reply)
@@ -139,17 +144,6 @@ public struct CacheWrite: Sendable, Hashable {
           end
           return nil
         end
-
-        """
-
-    /// Runs the writes in order (a key written twice in one call sees its first write), each on
-    /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
-    /// error in its place and the others go on. Replies an array with, per write, 1 when
-    /// written, 0 when skipped as stale, or an error. Latest wins as in the prelude; the TTL in the same step as the value.
-    ///
-    /// A group's HSET arguments are one table whose value slots are overwritten per write: Lua's
-    /// per-record work is what a batch's script call spends most of its time on.
-    static let script = RedisScript(scriptPrelude + """
         local results, cursor, index, keyCount = {}, 1, 0, #keys
         while index < keyCount do
           local shape, ttl, fieldCount = argv[cursor], argv[cursor + 1], tonumber(argv[cursor + 2])
@@ -188,9 +182,10 @@ public struct CacheWrite: Sendable, Hashable {
     /// `script` for one write (a direct invoke, an HTTP `PUT`): the same steps, semantics and
     /// reply (an array of one element: 1, 0 or the refusal), but none of the batch's bookkeeping
     /// (no group header, loop or result table), the hash's pairs passed to `HSET` straight from
-    /// ARGV, and the prelude's two helper functions written inline: Redis spends most of a single
-    /// write's time starting the script and building ARGV, so every closure and argument shows
-    /// (BENCHMARKS.md, issue 13). The CacheStore tests check that both scripts store the same.
+    /// ARGV, and the batch script's two helper functions (`refused`, `cachedStamp`) written inline:
+    /// Redis spends most of a single write's time starting the script and building ARGV, so every
+    /// closure and argument shows (BENCHMARKS.md, issue 13). The CacheStore tests check that both
+    /// scripts store the same state.
     static let singleWriteScript = RedisScript("""
         local key, shape, ttl, stamp = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
         local isHash = shape == 'hash'
