@@ -9,13 +9,31 @@
 - automatic failover or Multi-AZ that can be on while the group has a single node;
 - an engine other than Redis 7.x, encryption at rest off;
 - the cache port open to an address range instead of the functions' security group;
-- a function given the token in plain text, or a Redis endpoint without TLS.
+- a function given the token in plain text, or a Redis endpoint without TLS;
+- RBAC: a user group without a powerless `default` user, the functions' user with an access
+  string other than the one in deploy/redis-functions.acl (the one the Swift suite enforces), or
+  functions that do not authenticate as that user (REDIS_USERNAME);
+- rotation: a functions' secret not in the JSON structure of ElastiCache users, no rotation
+  schedule, an extension cache that would answer a re-read after a rotation with the old password;
+
+and, on the plain CloudFormation that aws-sam-translator (pinned, with its bundled list of
+managed policies, no AWS call) expands the template to:
+
+- a function policy statement with Resource "*" other than the few AWS requires (listed below,
+  each with its reason), or a managed policy on a function's role;
+- an alarm action to a topic whose key CloudWatch may not use (alias/aws/sns);
+- a function without its own log group, a log group without retention, an HTTP API stage
+  without access logs;
+- a dashboard or an alarm naming a metric that does not exist (namespace and name checked
+  against the list below), or a dashboard missing one the operator needs.
 
     template_checks.py [TEMPLATE]     (default: template.yaml next to scripts/)
 
 Prints one line per finding and exits 1 when there is any. Needs cfn-lint's YAML loader (the
 pinned cfn-lint of scripts/lint-template.sh).
 """
+import copy
+import json
 import os
 import re
 import string
@@ -38,6 +56,44 @@ DEFAULT_GENERATED_LENGTH = 32
 
 PLACEHOLDER_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder-AbCdEf"
 
+REPO_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ACCESS_STRING_FILE = os.path.join(REPO_ROOT, "deploy", "redis-functions.acl")
+
+# The only actions a function's role may grant on Resource "*", each with why IAM leaves no
+# narrower choice.
+WILDCARD_ACTIONS_AWS_REQUIRES = {
+    "ec2:CreateNetworkInterface": "Lambda attaches a VPC function through network interfaces it creates before the function runs",
+    "ec2:DescribeNetworkInterfaces": "Describe actions support no resource-level permissions",
+    "ec2:DescribeSubnets": "Describe actions support no resource-level permissions",
+    "ec2:DeleteNetworkInterface": "the interfaces Lambda created have ids unknown to the template",
+    "ec2:AssignPrivateIpAddresses": "the interfaces Lambda created have ids unknown to the template",
+    "ec2:UnassignPrivateIpAddresses": "the interfaces Lambda created have ids unknown to the template",
+    "secretsmanager:GetRandomPassword": "it acts on no resource (the rotation function generates the new password)",
+}
+
+# Every metric an alarm or the dashboard may name: namespace -> names. AWS's from the ElastiCache,
+# Lambda and SQS metric references; PriceCache's are the functions' EMF line (InvocationMetrics)
+# and the client's recovery counters.
+KNOWN_METRICS = {
+    "AWS/ElastiCache": {"EngineCPUUtilization", "CPUUtilization", "DatabaseMemoryUsagePercentage", "NetworkBytesIn",
+                        "NetworkBytesOut", "CacheHits", "CacheMisses", "CacheHitRate", "Evictions", "CurrConnections",
+                        "NewConnections", "ReplicationLag", "CurrItems"},
+    "AWS/Lambda": {"Invocations", "Errors", "Throttles", "Duration", "IteratorAge", "ConcurrentExecutions"},
+    "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"},
+    "PriceCache": {"RecordsWritten", "StaleSkipped", "Invalid", "CacheHits", "CacheMisses", "RedisErrors", "RedisTime",
+                   "RedisRetries", "RedisReconnects", "AuthRefreshes"},
+}
+
+# What the operator's dashboard must show (issues 9 and 10).
+DASHBOARD_MUST_SHOW = {
+    ("AWS/ElastiCache", name) for name in ("EngineCPUUtilization", "DatabaseMemoryUsagePercentage", "NetworkBytesIn",
+                                           "NetworkBytesOut", "CacheHits", "CacheMisses", "CacheHitRate", "Evictions",
+                                           "CurrConnections")
+} | {
+    ("PriceCache", name) for name in ("RecordsWritten", "StaleSkipped", "Invalid", "RedisErrors", "RedisTime",
+                                      "RedisRetries", "RedisReconnects", "AuthRefreshes")
+} | {("AWS/Lambda", name) for name in ("Duration", "Errors", "Throttles", "IteratorAge")}
+
 
 def load(path):
     return cfn_yaml.load(path)
@@ -51,7 +107,24 @@ def findings(template):
         if resource.get("Type") == REPLICATION_GROUP:
             found += replication_group_findings(name, resource.get("Properties", {}), template)
     found += function_findings(template)
+    found += rbac_user_findings(template)
+    found += rotation_findings(template)
+    expanded = expand(template)
+    found += policy_findings(expanded)
+    found += alarm_topic_findings(expanded)
+    found += log_group_findings(expanded)
+    found += metric_findings(expanded)
     return found
+
+
+def access_string():
+    """The functions' access string: the one line of deploy/redis-functions.acl that is neither
+    empty nor a comment."""
+    with open(ACCESS_STRING_FILE, encoding="utf-8") as handle:
+        lines = [line.strip() for line in handle if line.strip() and not line.strip().startswith("#")]
+    if len(lines) != 1:
+        raise ValueError(f"{ACCESS_STRING_FILE} must hold exactly one access string line, found {len(lines)}")
+    return lines[0]
 
 
 # --- Replication group ------------------------------------------------------------------------
@@ -64,8 +137,12 @@ def replication_group_findings(name, properties, template):
         found.append(f"{name}.TransitEncryptionEnabled: must be true: {reason}")
     if properties.get("AtRestEncryptionEnabled") not in (True, "true"):
         found.append(f"{name}.AtRestEncryptionEnabled: must be true")
-    if "AuthToken" not in properties:
-        found.append(f"{name}.AuthToken: missing: the cache would accept any client that reaches it")
+    if "UserGroupIds" in properties:
+        if "AuthToken" in properties:
+            found.append(f"{name}.AuthToken: remove it: with UserGroupIds (RBAC) the users' passwords authenticate")
+        found += [f"{name}.UserGroupIds: {problem}" for problem in user_group_problems(properties["UserGroupIds"], template)]
+    elif "AuthToken" not in properties:
+        found.append(f"{name}.AuthToken: missing (and no UserGroupIds): the cache would accept any client that reaches it")
     else:
         found += [f"{name}.AuthToken: {problem}" for problem in auth_token_problems(properties["AuthToken"], template)]
     found += [f"{name}.{problem}" for problem in failover_problems(properties, template)]
@@ -294,6 +371,289 @@ def function_findings(template):
         if "REDIS_AUTH_SECRET_ARN" in variables and not layers:
             found.append(f"{name}.Layers: the Parameters and Secrets extension layer is missing: nothing serves the secret")
     return found
+
+
+
+# --- RBAC -------------------------------------------------------------------------------------
+
+def user_group_problems(group_ids, template):
+    """Each user group must hold a `default` user that can do nothing, and its other users the
+    functions' access string."""
+    resources = template.get("Resources", {})
+    problems = []
+    for group_id in group_ids if isinstance(group_ids, list) else []:
+        group_name = group_id.get("Ref") if isinstance(group_id, dict) else None
+        group = resources.get(group_name or "", {})
+        if group.get("Type") != "AWS::ElastiCache::UserGroup":
+            problems.append(f"{group_id} is not an AWS::ElastiCache::UserGroup of this template")
+            continue
+        users = [resources.get(u.get("Ref", "") if isinstance(u, dict) else "", {}) for u in group.get("Properties", {}).get("UserIds", [])]
+        defaults = [u for u in users if u.get("Properties", {}).get("UserName") == "default"]
+        if not defaults:
+            problems.append(f"user group {group_name} has no user named default (ElastiCache requires one)")
+        for user in defaults:
+            if grants_anything(user.get("Properties", {}).get("AccessString", "")):
+                problems.append(f"user group {group_name}: the default user can run commands; give it 'off -@all'")
+    return problems
+
+
+def grants_anything(access):
+    words = str(access).split()
+    if "off" in words:
+        return False
+    return any(word.startswith(("+", "~", "%", "&", "allcommands", "allkeys")) for word in words)
+
+
+def rbac_user_findings(template):
+    """The functions' users (every ElastiCache user not named default) hold exactly the access
+    string of deploy/redis-functions.acl, and the functions log in as one of them."""
+    expected = access_string()
+    found = []
+    names = set()
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::ElastiCache::User":
+            continue
+        properties = resource.get("Properties", {})
+        if properties.get("UserName") == "default":
+            continue
+        names.add(properties.get("UserName"))
+        if properties.get("AccessString") != expected:
+            found.append(f"{name}.AccessString: differs from deploy/redis-functions.acl ({expected!r}), which the Swift "
+                         "suite enforces on a real redis-server")
+    if names:
+        variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        if variables.get("REDIS_USERNAME") not in names:
+            found.append(f"Globals.Function.Environment: REDIS_USERNAME must be the functions' ElastiCache user ({', '.join(sorted(map(str, names)))})")
+    return found
+
+
+# --- Rotation ---------------------------------------------------------------------------------
+
+# The functions re-read the secret at most once per this many seconds after WRONGPASS.
+SECRET_REREAD_INTERVAL_SECONDS = 10
+
+
+def rotation_findings(template):
+    """The functions' secret holds what Secrets Manager's ElastiCache rotation expects
+    ({"username","password","user_arn"}), a schedule rotates it, and the extension's cache lets a
+    re-read after a rotation see the new password."""
+    resources = template.get("Resources", {})
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    reference = variables.get("REDIS_AUTH_SECRET_ARN")
+    secret_name = reference.get("Ref") if isinstance(reference, dict) else None
+    secret = resources.get(secret_name or "", {})
+    users = [r["Properties"] for r in resources.values()
+             if r.get("Type") == "AWS::ElastiCache::User" and r.get("Properties", {}).get("UserName") != "default"]
+    if not users or secret.get("Type") != SECRET:
+        return []
+    found = []
+    generate = secret.get("Properties", {}).get("GenerateSecretString", {})
+    text = generate.get("SecretStringTemplate", "")
+    if isinstance(text, dict) and "Fn::Sub" in text:
+        sub = text["Fn::Sub"]
+        text = sub if isinstance(sub, str) else sub[0]
+    try:
+        document = json.loads(re.sub(r"\$\{[^}]*\}", "x", str(text)))
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or generate.get("GenerateStringKey") != "password" \
+            or set(document) != {"username", "user_arn"}:
+        found.append(f"{secret_name}.GenerateSecretString: must make the JSON Secrets Manager documents for ElastiCache "
+                     'users, {"username","password","user_arn"} (SecretStringTemplate with username and user_arn, '
+                     "GenerateStringKey password)")
+    elif document["username"] not in {u.get("UserName") for u in users}:
+        found.append(f"{secret_name}: username {document['username']!r} is not the functions' ElastiCache user")
+    schedules = [r.get("Properties", {}) for r in resources.values()
+                 if r.get("Type") == "AWS::SecretsManager::RotationSchedule"
+                 and r.get("Properties", {}).get("SecretId") == {"Ref": secret_name}]
+    if not schedules:
+        found.append(f"{secret_name}: no AWS::SecretsManager::RotationSchedule rotates it")
+    ttl = str(variables.get("SECRETS_MANAGER_TTL", "300"))
+    if not ttl.isdigit() or int(ttl) >= SECRET_REREAD_INTERVAL_SECONDS:
+        found.append(f"Globals.Function.Environment: SECRETS_MANAGER_TTL is {ttl} s (300 when unset): the extension would "
+                     f"answer a re-read after a rotation with the old password; keep it under {SECRET_REREAD_INTERVAL_SECONDS}")
+    return found
+
+
+# --- The expanded template ----------------------------------------------------------------------
+
+def expand(template):
+    """The plain CloudFormation aws-sam-translator makes of the template, offline: local code
+    paths become placeholder S3 locations and managed policies come from the translator's own list."""
+    from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    sam = copy.deepcopy(template)
+    for resource in sam.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(resource.get("Properties", {}).get("CodeUri"), str):
+            resource["Properties"]["CodeUri"] = "s3://placeholder-bucket/" + os.path.basename(resource["Properties"]["CodeUri"].rstrip("/"))
+    sam = json.loads(json.dumps(sam, default=str))
+    translator = Translator(managed_policy_map=get_bundled_managed_policy_map("aws"), sam_parser=Parser())
+    return translator.translate(sam_template=sam, parameter_values={}, passthrough_metadata=True)
+
+
+def function_roles(expanded):
+    resources = expanded.get("Resources", {})
+    roles = {}
+    for name, resource in resources.items():
+        if resource.get("Type") == "AWS::Lambda::Function":
+            role = resource.get("Properties", {}).get("Role")
+            if isinstance(role, dict) and "Fn::GetAtt" in role:
+                roles.setdefault(role["Fn::GetAtt"][0], []).append(name)
+    return roles
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def policy_findings(expanded):
+    resources = expanded.get("Resources", {})
+    found = []
+    for role_name, functions in function_roles(expanded).items():
+        role = resources.get(role_name, {}).get("Properties", {})
+        if role.get("ManagedPolicyArns"):
+            found.append(f"{role_name}.ManagedPolicyArns: {', '.join(map(str, role['ManagedPolicyArns']))} on the role of "
+                         f"{', '.join(functions)}: managed policies grant Resource \"*\"; write statements naming this stack's resources")
+        documents = [(policy.get("PolicyName"), policy.get("PolicyDocument", {})) for policy in role.get("Policies", [])]
+        for name, resource in resources.items():
+            if resource.get("Type") == "AWS::IAM::Policy" and {"Ref": role_name} in as_list(resource["Properties"].get("Roles", [])):
+                documents.append((name, resource["Properties"].get("PolicyDocument", {})))
+        for policy_name, document in documents:
+            for statement in as_list(document.get("Statement", [])):
+                if statement.get("Effect") != "Allow" or "*" not in as_list(statement.get("Resource", [])):
+                    continue
+                extra = [a for a in as_list(statement.get("Action", [])) if a not in WILDCARD_ACTIONS_AWS_REQUIRES]
+                if extra:
+                    found.append(f"{role_name} ({policy_name}): {', '.join(map(str, extra))} on Resource \"*\" "
+                                 f"(role of {', '.join(functions)}): name this stack's resources")
+    return found
+
+
+def alarm_topic_findings(expanded):
+    """Every alarm action goes to a topic of this template that CloudWatch can publish to: not
+    encrypted, or encrypted with a key of this template whose policy lets cloudwatch.amazonaws.com
+    use it."""
+    resources = expanded.get("Resources", {})
+    found = []
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        properties = resource.get("Properties", {})
+        actions = as_list(properties.get("AlarmActions", [])) + as_list(properties.get("OKActions", []))
+        if not properties.get("AlarmActions"):
+            found.append(f"{name}.AlarmActions: the alarm notifies nobody")
+        for action in actions:
+            topic_name = action.get("Ref") if isinstance(action, dict) else None
+            topic = resources.get(topic_name or "", {})
+            if topic.get("Type") != "AWS::SNS::Topic":
+                found.append(f"{name}: action {action} is not a topic of this template")
+                continue
+            problem = topic_key_problem(topic.get("Properties", {}).get("KmsMasterKeyId"), resources)
+            if problem:
+                found.append(f"{name}: topic {topic_name} {problem}")
+    return sorted(set(found))
+
+
+def topic_key_problem(key, resources):
+    if key is None:
+        return None
+    key_name = key.get("Ref") if isinstance(key, dict) else (key["Fn::GetAtt"][0] if isinstance(key, dict) and "Fn::GetAtt" in key else None)
+    if isinstance(key, dict) and "Fn::GetAtt" in key:
+        key_name = key["Fn::GetAtt"][0]
+    resource = resources.get(key_name or "", {})
+    if resource.get("Type") != "AWS::KMS::Key":
+        return (f"is encrypted with {key}, whose key policy CloudWatch alarms cannot use (alias/aws/sns cannot be edited): "
+                "use a key of this stack that allows cloudwatch.amazonaws.com, or no encryption")
+    needed = {"kms:Decrypt", "kms:GenerateDataKey*"}
+    for statement in as_list(resource.get("Properties", {}).get("KeyPolicy", {}).get("Statement", [])):
+        principal = statement.get("Principal", {})
+        services = as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if statement.get("Effect") == "Allow" and "cloudwatch.amazonaws.com" in services:
+            actions = set(as_list(statement.get("Action", [])))
+            if "kms:*" in actions or needed <= actions:
+                return None
+    return f"is encrypted with {key_name}, whose key policy does not allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*"
+
+
+def log_group_findings(expanded):
+    resources = expanded.get("Resources", {})
+    found = []
+
+    def retention_problem(reference):
+        name = reference.get("Ref") if isinstance(reference, dict) else None
+        if isinstance(reference, dict) and "Fn::GetAtt" in reference:
+            name = reference["Fn::GetAtt"][0]
+        group = resources.get(name or "", {})
+        if group.get("Type") != "AWS::Logs::LogGroup":
+            return f"{reference} is not a log group of this template"
+        if "RetentionInDays" not in group.get("Properties", {}):
+            return f"log group {name} has no RetentionInDays (its events would be kept forever)"
+        return None
+
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Lambda::Function":
+            log_group = properties.get("LoggingConfig", {}).get("LogGroup")
+            if log_group is None:
+                found.append(f"{name}.LoggingConfig.LogGroup: missing: Lambda would create a group that never expires")
+            elif retention_problem(log_group):
+                found.append(f"{name}.LoggingConfig.LogGroup: {retention_problem(log_group)}")
+        if resource.get("Type") == "AWS::ApiGatewayV2::Stage":
+            destination = properties.get("AccessLogSettings", {}).get("DestinationArn")
+            if destination is None:
+                found.append(f"{name}.AccessLogSettings: missing: the HTTP API keeps no access log")
+            elif retention_problem(destination):
+                found.append(f"{name}.AccessLogSettings: {retention_problem(destination)}")
+    return found
+
+
+def metric_findings(expanded):
+    resources = expanded.get("Resources", {})
+    found = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::CloudWatch::Alarm":
+            named = [(properties.get("Namespace"), properties.get("MetricName"))] if "MetricName" in properties else []
+            for metric in properties.get("Metrics", []):
+                if isinstance(metric, dict) and "Fn::If" in metric:
+                    metric = metric["Fn::If"][1]
+                stat = metric.get("MetricStat", {}).get("Metric", {})
+                if stat:
+                    named.append((stat.get("Namespace"), stat.get("MetricName")))
+            found += [f"{name}: {problem}" for problem in unknown_metrics(named)]
+        if resource.get("Type") == "AWS::CloudWatch::Dashboard":
+            shown = dashboard_metrics(properties.get("DashboardBody"))
+            found += [f"{name}: {problem}" for problem in unknown_metrics(shown)]
+            for namespace, metric in sorted(DASHBOARD_MUST_SHOW - set(shown)):
+                found.append(f"{name}: does not show {namespace} {metric}")
+    return found
+
+
+def unknown_metrics(named):
+    return [f"metric {namespace} {metric} does not exist" for namespace, metric in named
+            if metric not in KNOWN_METRICS.get(namespace, set())]
+
+
+def dashboard_metrics(body):
+    """(namespace, name) of every metric of every widget: listed ones ([namespace, name, ...]) and
+    the SEARCH expressions' ({namespace,dimension} MetricName="name")."""
+    text = body.get("Fn::Sub") if isinstance(body, dict) else body
+    if isinstance(text, list):
+        text = text[0]
+    document = json.loads(re.sub(r"\$\{[^}]*\}", "x", text))
+    named = []
+    for widget in document.get("widgets", []):
+        for entry in widget.get("properties", {}).get("metrics", []):
+            for item in entry if isinstance(entry, list) else [entry]:
+                if isinstance(item, dict) and "expression" in item:
+                    for namespace, metric in re.findall(r"\{([^,}]+)[^}]*\}\s*MetricName=\"([^\"]+)\"", item["expression"]):
+                        named.append((namespace, metric))
+            if isinstance(entry, list) and len(entry) >= 2 and all(isinstance(x, str) for x in entry[:2]):
+                named.append((entry[0], entry[1]))
+    return named
 
 
 def main():

@@ -9,6 +9,8 @@ public struct HTTPAPIRequest: Sendable, Equatable {
     public let headers: [String: String]
     /// The body's bytes, base64-decoded when `isBase64Encoded` is set.
     public let body: [UInt8]?
+    /// Who API Gateway authenticated (`requestContext.authorizer`), nil for nobody.
+    public let caller: CallerIdentity?
 
     /// Whether an event is shaped like a payload 2.0 request, before it is checked.
     public static func matches(_ event: JSONValue) -> Bool {
@@ -29,6 +31,7 @@ public struct HTTPAPIRequest: Sendable, Equatable {
         for (name, value) in try fields.stringMap("headers") { lowercased[name.lowercased()] = value }
         headers = lowercased
         body = try Self.body(of: fields)
+        caller = CallerIdentity(requestContext: context.value)
     }
 
     private static func segments(of rawPath: String, stage: String?) throws(FieldError) -> [String] {

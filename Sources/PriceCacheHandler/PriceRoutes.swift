@@ -25,9 +25,11 @@ extension PriceFunction {
         return HTTPAPIResponse(statusCode: 200, body: .object(Self.pricesMembers(symbols, cached)))
     }
 
-    /// `GET /sessions/{user_id}/prices`: the latest price of each of the session's `active_symbols`.
+    /// `GET /sessions/{user_id}/prices`: the latest price of each of the session's `active_symbols`,
+    /// for the session's own user only (403 otherwise, before Redis is asked).
     func sessionPrices(_ request: RouteRequest, metrics: inout InvocationMetrics) throws(RouteFailure) -> HTTPAPIResponse {
         let userID = try clientInput { () throws(FieldError) in try Identifier(request.parameter("user_id"), field: "user_id") }
+        if let refusal = SessionAuthorization.refusal(userID: userID, caller: request.request.caller) { return refusal }
         let activeSymbols = try metrics.redis { () throws(RedisError) in try store.activeSymbols(of: userID, deadline: request.deadline) }
         _ = metrics.counting([activeSymbols])
         guard let symbols = activeSymbols else {
@@ -37,11 +39,13 @@ extension PriceFunction {
         return HTTPAPIResponse(statusCode: 200, body: .object([JSONMember("user_id", .string(userID.text))] + Self.pricesMembers(symbols, cached)))
     }
 
-    /// `PUT /sessions/{user_id}`: upserts the fields given and starts the session's TTL again.
+    /// `PUT /sessions/{user_id}`: upserts the fields given and starts the session's TTL again, for
+    /// the session's own user only (403 otherwise, before the body is read).
     func putSession(_ request: RouteRequest, metrics: inout InvocationMetrics) throws(RouteFailure) -> HTTPAPIResponse {
+        let userID = try clientInput { () throws(FieldError) in try Identifier(request.parameter("user_id"), field: "user_id") }
+        if let refusal = SessionAuthorization.refusal(userID: userID, caller: request.request.caller) { return refusal }
         let update = try clientInput { () throws(FieldError) in
-            let userID = try Identifier(request.parameter("user_id"), field: "user_id")
-            return try SessionUpdate(userID: userID, json: try Self.jsonBody(request.request.body), now: now())
+            try SessionUpdate(userID: userID, json: try Self.jsonBody(request.request.body), now: now())
         }
         let outcome = try metrics.redis { () throws(RedisError) in try store.write([update.cacheWrite], deadline: request.deadline).first?.get() }
         if outcome == .written { metrics.recordsWritten += 1 }

@@ -31,10 +31,19 @@ final class HandlerHarness {
     let prices: CacheEventHandler<PriceFunction>
     let signals: CacheEventHandler<SignalFunction>
 
-    init() throws {
-        server = try RedisServer.start()
+    /// `functionsUser`: the functions connect as this ACL user instead of the default user (the
+    /// harness's own `client` stays the default user, for reading back).
+    init(serverOptions: RedisServer.Options = RedisServer.Options(), functionsUser: RedisServer.User? = nil) throws {
+        let server = try RedisServer.start(serverOptions)
+        self.server = server
         client = try RedisClient(configuration: RedisConfiguration(endpoint: server.host, port: server.port, useTLS: false, timeout: .seconds(1)))
-        let store = CacheStore(client: client)
+        let functionsClient = try functionsUser.map { user in
+            try RedisClient(configuration: RedisConfiguration(
+                endpoint: server.host, port: server.port, useTLS: false, username: user.name, authToken: user.password, timeout: .seconds(1),
+                // Every borrow probes with PING, so the idle-connection probe runs under the ACL too.
+                pingAfterIdle: .zero))
+        } ?? client
+        let store = CacheStore(client: functionsClient)
         prices = CacheEventHandler(localName: "PriceCacheHandler", function: PriceFunction(store: store, now: { EpochSeconds(seconds: 1_697_658_000) }), store: store, metricsSink: metrics)
         signals = CacheEventHandler(localName: "SignalHandler", function: SignalFunction(store: store), store: store, metricsSink: metrics)
     }

@@ -1,5 +1,6 @@
 import LambdaEvents
 import LambdaRuntime
+import RedisPool
 import Testing
 @testable import HandlerCore
 
@@ -91,6 +92,33 @@ import Testing
         let invalid = try harness.price("put-session-invalid-body-apigw.json").http
         #expect(invalid?.status == 400)
         #expect(invalid?.body["message"]?.stringValue?.hasPrefix("active_symbols[1]: ") == true)
+    }
+
+    @Test func aSessionIsUsedOnlyByItsOwnCognitoIdentityUnderIAM() throws {
+        let put = try harness.price("put-session-iam-apigw.json").http
+        #expect(put?.status == 200)
+        #expect(put?.body["user_id"]?.stringValue == "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b")
+        #expect(try harness.price("get-session-prices-iam-apigw.json").http?.status == 200)
+    }
+
+    @Test(arguments: [
+        // A JWT subject that is another user.
+        "put-session-other-user-apigw.json", "get-session-prices-other-user-apigw.json",
+        // A Cognito identity that is another user.
+        "get-session-prices-other-identity-apigw.json",
+        // IAM-signed by a role that is no Cognito identity, and no authenticated caller at all.
+        "put-session-iam-role-apigw.json", "put-session-unauthenticated-apigw.json",
+    ])
+    func refusesAnotherUsersSessionWithA403AndTouchesNothing(_ file: String) throws {
+        _ = try harness.price("put-session-apigw.json")  // user-42's session exists
+        let before = try harness.client.command(RedisCommand("HGETALL", "session:user-42"))
+        let answer = try harness.price(file).http
+        #expect(answer?.status == 403)
+        #expect(answer?.body["error"]?.stringValue == "forbidden")
+        #expect(answer?.body["message"]?.stringValue?.isEmpty == false)
+        #expect(try harness.client.command(RedisCommand("HGETALL", "session:user-42")) == before)
+        #expect(try harness.client.command(RedisCommand("EXISTS", "session:user-43")).integerValue == 0)
+        #expect(try harness.client.command(RedisCommand("EXISTS", "session:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b")).integerValue == 0)
     }
 
     @Test(arguments: [

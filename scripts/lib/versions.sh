@@ -15,3 +15,6 @@ ZIG_PYPI_VERSION=0.14.1
 CURL_DEBIAN_VERSION=7.88.1-10+deb12u15
 
 CFN_LINT_PYPI_VERSION=1.51.0
+# The SAM translator that expands template.yaml into plain CloudFormation for the offline checks
+# (scripts/template_checks.py); cfn-lint depends on it too, so pin the version cfn-lint accepts.
+SAM_TRANSLATOR_PYPI_VERSION=1.115.0
