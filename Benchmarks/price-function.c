@@ -84,11 +84,15 @@ static int queue_update(Function *function, const cJSON *update) {
     const char *source_text = cJSON_IsString(source) ? source->valuestring : "speed_layer";
     arguments[count] = "source", lengths[count++] = 6;
     arguments[count] = source_text, lengths[count++] = strlen(source_text);
-    if (redisAppendCommandArgv(function->redis, count, arguments, lengths) != REDIS_OK) return 0;
-
     const char *expire[3] = {"EXPIRE", key, PRICE_TTL_SECONDS};
     size_t expire_lengths[3] = {6, (size_t)key_length, sizeof PRICE_TTL_SECONDS - 1};
-    return redisAppendCommandArgv(function->redis, 3, expire, expire_lengths) == REDIS_OK;
+    // Appending fails only when memory runs out; half a pair queued would shift every reply after it.
+    if (redisAppendCommandArgv(function->redis, count, arguments, lengths) != REDIS_OK ||
+        redisAppendCommandArgv(function->redis, 3, expire, expire_lengths) != REDIS_OK) {
+        fputs("price-function: out of memory\n", stderr);
+        exit(1);
+    }
+    return 1;
 }
 
 // Reads the HSET and EXPIRE replies of one update: 1 when both succeeded, 0 when Redis refused one,
