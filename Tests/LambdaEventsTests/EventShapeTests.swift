@@ -187,9 +187,17 @@ private func json(_ text: String) throws -> JSONValue {
     func theWrittenLineIsItsJSONText(_ example: (namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])) {
         let line = EMFMetricLine(
             namespace: example.namespace, dimensions: example.dimensions,
-            metrics: [.init("A\"b", unit: "Count", value: -2), .init("RedisTime", unit: "Milliseconds", value: 0.001), .init("Inf", unit: "Count", value: .infinity)],
+            metrics: [
+                .init("A\"b", unit: "Count", value: -2), .init("RedisTime", unit: "Milliseconds", value: 0.001),
+                .init("Inf", unit: "Count", value: .infinity), .init("Zero", unit: "Count", value: 0),
+                .init("Big", unit: "Count", value: 123_456_789_012), .init("Negative", unit: "Count", value: -99_999_999_999_999),
+                .init("Huge", unit: "Count", value: 1e15), .init("Ten", unit: "Count", value: 10),
+            ],
             properties: example.properties, timestampMilliseconds: 7
         )
         #expect(String(decoding: line.line, as: UTF8.self) == line.json.jsonText + "\n")
+        var later = line
+        later.timestampMilliseconds = 1_697_658_000_123
+        #expect(String(decoding: later.line, as: UTF8.self) == later.json.jsonText + "\n")
     }
 }
