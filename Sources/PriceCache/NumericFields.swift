@@ -1,33 +1,39 @@
 import LambdaEvents
 
-/// A finite, non-negative decimal as text (`205.50`, `1000000`), stored exactly as the sender wrote
-/// it when it came as a string, so the serving layer reads back the same digits.
+/// A finite, non-negative decimal as text (`205.50`, `1000000`) in its canonical spelling
+/// (`CanonicalNumber`): as the sender wrote it when it came as a string, less any redundant
+/// leading zero (`007.50` is stored `7.50`), so the serving layer reads back the same digits and
+/// every reader the same value.
 ///
 /// JSON numbers are accepted too and written out in plain notation: Python's `json.dumps` writes
 /// 0.0000001 as `1e-07`, which a consumer parsing "a decimal" would not expect.
 public struct DecimalText: Sendable, Hashable, CustomStringConvertible {
     public let text: String
 
-    static let maximumLength = 64
-    /// Beyond this exponent the plain notation would be longer than any price or volume needs.
-    static let maximumExponent = 40
+    static let maximumLength = CanonicalNumber.maximumPlainLength
+    public static let defaultRule = "must be a non-negative decimal such as \"205.50\""
 
-    public init(_ value: JSONValue, field: String) throws(FieldError) {
-        let mustBe = "must be a non-negative decimal such as \"205.50\""
+    /// `mustBe` states the field's rule in a refusal ("must be a number from 0 to 1").
+    public init(_ value: JSONValue, field: String, mustBe: String = DecimalText.defaultRule) throws(FieldError) {
         switch value {
         case .string(let text):
             guard text.utf8.count <= Self.maximumLength, Self.isPlainDecimal(text) else {
                 throw FieldError(field: field, problem: "\(mustBe), got \(FieldError.quote(text))")
             }
-            self.text = text
+            // The common case (no padding zero) keeps the sender's String as it is.
+            self.text = CanonicalNumber.hasRedundantLeadingZero(text) ? try Self.canonical(text, field: field, mustBe: mustBe) : text
         case .number(let literal):
             guard !literal.hasPrefix("-") else { throw FieldError(field: field, problem: "\(mustBe), got \(literal)") }
-            guard let plain = Self.plainNotation(ofNonNegativeLiteral: literal), plain.utf8.count <= Self.maximumLength else {
-                throw FieldError(field: field, problem: "\(mustBe), got \(FieldError.quote(literal)) which is out of range")
-            }
-            self.text = plain
+            self.text = try Self.canonical(literal, field: field, mustBe: mustBe)
         default:
             throw FieldError(field: field, problem: "\(mustBe), got \(value.typeName)")
+        }
+    }
+
+    private static func canonical(_ literal: String, field: String, mustBe: String) throws(FieldError) -> String {
+        switch CanonicalNumber.canonical(literal, plainOnly: true) {
+        case .success(let text): return text
+        case .failure: throw FieldError(field: field, problem: "\(mustBe), got \(FieldError.quote(literal)) which is out of range")
         }
     }
 
@@ -52,29 +58,6 @@ public struct DecimalText: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return digitsInPart > 0
-    }
-
-    /// A valid JSON number literal without a sign, rewritten without its exponent.
-    static func plainNotation(ofNonNegativeLiteral literal: String) -> String? {
-        let parts = literal.split(whereSeparator: { $0 == "e" || $0 == "E" })
-        guard parts.count == 2 else { return literal }
-        guard let exponent = Int(parts[1]), abs(exponent) <= maximumExponent else { return nil }
-        let mantissa = parts[0]
-        let pieces = mantissa.split(separator: ".", omittingEmptySubsequences: false)
-        let integerDigits = pieces[0]
-        let digits = integerDigits + (pieces.count == 2 ? pieces[1] : "")
-        let pointPosition = integerDigits.count + exponent
-        var plain: String
-        if pointPosition <= 0 {
-            plain = "0." + String(repeating: "0", count: -pointPosition) + digits
-        } else if pointPosition >= digits.count {
-            plain = digits + String(repeating: "0", count: pointPosition - digits.count)
-        } else {
-            plain = digits.prefix(pointPosition) + "." + digits.dropFirst(pointPosition)
-        }
-        // Moving the point can leave leading zeros ("0.5e1" -> "05"); keep one before a point.
-        while plain.hasPrefix("0"), plain.count > 1, !plain.hasPrefix("0.") { plain.removeFirst() }
-        return plain
     }
 }
 

@@ -9,11 +9,12 @@ public struct TradingSignal: Sendable, Hashable {
     public let symbol: Symbol
     public let strategyID: Identifier
     public let direction: Direction
-    /// A JSON number literal in [0, 1], kept as sent.
+    /// A JSON number in [0, 1], in its canonical spelling (`CanonicalNumber`).
     public let confidence: String
     public let timestamp: EpochSeconds
     public let price: DecimalText
-    /// Free-form; stored as sent (an object, `{}` when absent).
+    /// Free-form; stored as sent (an object, `{}` when absent) except that every number in it is
+    /// in its canonical spelling (`CanonicalNumber`).
     public let indicators: JSONValue
 
     public init(json: JSONValue) throws(FieldError) {
@@ -28,21 +29,21 @@ public struct TradingSignal: Sendable, Hashable {
         confidence = try Self.confidence(try fields.required("confidence"))
         timestamp = try EpochSeconds(try fields.required("timestamp"), field: "timestamp")
         price = try DecimalText(try fields.required("price"), field: "price")
-        indicators = try fields.optionalObject("indicators")?.value ?? .object([])
+        let indicators = try fields.optionalObject("indicators")?.value ?? .object([])
+        self.indicators = try within("indicators") { () throws(FieldError) in try indicators.withCanonicalNumbers() }
     }
 
+    /// A canonical decimal (`CanonicalNumber`) from 0 to 1, compared exactly: `1.0000000000000000001`
+    /// is a double's 1.0 but not a confidence.
     private static func confidence(_ value: JSONValue) throws(FieldError) -> String {
         let mustBe = "must be a number from 0 to 1"
-        let literal: String
-        switch value {
-        case .number(let number): literal = number
-        case .string(let text) where DecimalText.isPlainDecimal(text) && text.utf8.count <= DecimalText.maximumLength: literal = text
-        default: throw FieldError(field: "confidence", problem: "\(mustBe), got \(value.stringValue.map { FieldError.quote($0) } ?? value.typeName)")
+        let decimal = try DecimalText(value, field: "confidence", mustBe: mustBe)
+        let integerPart = decimal.text.prefix { $0 != "." }
+        let fraction = decimal.text.dropFirst(integerPart.count + 1)
+        guard integerPart == "0" || (integerPart == "1" && fraction.allSatisfy { $0 == "0" }) else {
+            throw FieldError(field: "confidence", problem: "\(mustBe), got \(FieldError.quote(value.stringValue ?? value.numberLiteral ?? decimal.text))")
         }
-        guard let number = Double(literal), number >= 0, number <= 1 else {
-            throw FieldError(field: "confidence", problem: "\(mustBe), got \(FieldError.quote(literal))")
-        }
-        return literal
+        return decimal.text
     }
 
     /// The stored JSON, members in the documented order:

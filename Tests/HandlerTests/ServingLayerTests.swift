@@ -10,27 +10,12 @@ import Testing
         harness = try HandlerHarness()
     }
 
-    /// Runs a program to its end and returns its exit status and standard output.
     private func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try ServingLayerReader.run(executable, arguments, environment: environment)
     }
 
     private func python3() throws -> String {
-        let python = "/usr/bin/env"
-        if try run(python, ["python3", "-c", "import redis"]).status != 0 {
-            _ = try run(python, ["python3", "-m", "pip", "install", "--quiet", "redis"])
-        }
-        return python
+        try ServingLayerReader.python3()
     }
 
     private func jsonObject(_ text: String) -> NSDictionary? {

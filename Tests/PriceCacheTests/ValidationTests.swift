@@ -66,12 +66,35 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         (#""1.""#, #"close: must be a non-negative decimal such as "205.50", got "1.""#),
         (#""""#, #"close: must be a non-negative decimal such as "205.50", got """#),
         ("1e400", #"close: must be a non-negative decimal such as "205.50", got "1e400" which is out of range"#),
+        ("1e64", #"close: must be a non-negative decimal such as "205.50", got "1e64" which is out of range"#),
+        ("1e-63", #"close: must be a non-negative decimal such as "205.50", got "1e-63" which is out of range"#),
         ("true", #"close: must be a non-negative decimal such as "205.50", got a boolean"#),
         ("null", #"close: must be a non-negative decimal such as "205.50", got null"#),
     ])
     func refusesOtherValues(_ literal: String, _ message: String) throws {
         let value = try json(literal)
         #expect(refusal { () throws(FieldError) in _ = try DecimalText(value, field: "close") } == message)
+    }
+
+    /// Every spelling is stored the one way every JSON reader parses back to the same value.
+    @Test(arguments: [
+        (#""00.5""#, "0.5"), (#""0001""#, "1"), (#""000""#, "0"), (#""007.50""#, "7.50"), (#""0.000""#, "0.000"),
+        ("0.5e0", "0.5"), ("5E-1", "0.5"), ("0.0e5", "0"), ("0e-3", "0.000"), ("0.05e-1", "0.005"),
+        ("1e-60", "0." + String(repeating: "0", count: 59) + "1"), ("1e63", "1" + String(repeating: "0", count: 63)),
+        ("0.00120e3", "1.20"), ("120e-1", "12.0"), (#""0000000000000000000000000000000000000000000000000000000000000001""#, "1"),
+    ])
+    func removesRedundantLeadingZerosAndExponents(_ literal: String, _ stored: String) throws {
+        #expect(try DecimalText(json(literal), field: "close").text == stored)
+    }
+
+    @Test(arguments: [
+        ("-0", nil), ("-0.0e7", nil), ("1e400", nil), ("1E-400", nil), ("-1e400", nil), ("1e-324", nil),
+        ("0", "0"), ("-1.50", "-1.50"), ("-2.5E-3", "-0.0025"), ("1.5e300", "1.5e300"), ("-2.250e-80", "-2.250e-80"),
+        ("123e100", "1.23e102"), ("0.00012e-100", "1.2e-104"), ("0e999999999999999999999", "0"), ("5e-324", "5e-324"),
+    ] as [(String, String?)])
+    func canonicalisesFreeFormNumbers(_ literal: String, _ stored: String?) throws {
+        let canonical = try? JSONValue.number(literal).withCanonicalNumbers()
+        #expect(canonical == stored.map(JSONValue.number))
     }
 
     @Test func readsEpochSeconds() throws {
@@ -132,7 +155,14 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
     @Test(arguments: [
         (#""strong_buy""#, "0.5", "{}", #"signal: must be buy, sell or hold, got "strong_buy""#),
         (#""buy""#, "1.2", "{}", #"confidence: must be a number from 0 to 1, got "1.2""#),
-        (#""buy""#, "-0.1", "{}", #"confidence: must be a number from 0 to 1, got "-0.1""#),
+        (#""buy""#, "-0.1", "{}", "confidence: must be a number from 0 to 1, got -0.1"),
+        (#""buy""#, "-0", "{}", "confidence: must be a number from 0 to 1, got -0"),
+        (#""buy""#, "1E-400", "{}", #"confidence: must be a number from 0 to 1, got "1E-400" which is out of range"#),
+        (#""buy""#, "1.0000000000000000001", "{}", #"confidence: must be a number from 0 to 1, got "1.0000000000000000001""#),
+        (#""buy""#, #""01.5""#, "{}", #"confidence: must be a number from 0 to 1, got "01.5""#),
+        (#""buy""#, "0.5", #"{"a":{"b":[1,-0.0]}}"#, "indicators.a.b[1]: must not be a negative zero (-0.0); send 0"),
+        (#""buy""#, "0.5", #"{"x.y":1e400}"#, #"indicators["x.y"]: "1e400" is out of a double's range (it would read back as infinity or 0)"#),
+        (#""buy""#, "0.5", #"{"tiny":-1E-400}"#, #"indicators.tiny: "-1E-400" is out of a double's range (it would read back as infinity or 0)"#),
         (#""buy""#, #""high""#, "{}", #"confidence: must be a number from 0 to 1, got "high""#),
         (#""buy""#, "0.5", "[1]", "indicators: must be a JSON object, got an array"),
     ])

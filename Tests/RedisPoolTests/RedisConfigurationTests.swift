@@ -16,6 +16,8 @@ import Testing
         #expect(configuration.poolMaximum == 10)
         #expect(configuration.tlsCAFile == nil)
         #expect(configuration.tlsServerName == nil)
+        #expect(configuration.maximumReplyBytes == 64 * 1024 * 1024)
+        #expect(configuration.maximumReplyElements == 4 * 1024 * 1024)
     }
 
     @Test func everyVariableIsRead() throws {
@@ -29,11 +31,13 @@ import Testing
             "REDIS_TLS_SERVER_NAME": "master.cache.example.com",
             "REDIS_TIMEOUT_MS": "250",
             "REDIS_POOL_MAX": "3",
+            "REDIS_MAX_REPLY_BYTES": "1048576",
+            "REDIS_MAX_REPLY_ELEMENTS": "65536",
         ])
         #expect(configuration == RedisConfiguration(
             endpoint: "10.0.0.5", port: 6380, useTLS: true, tlsCAFile: "/etc/hostname",
             tlsServerName: "master.cache.example.com", username: "pricer", authToken: Self.token,
-            timeout: .milliseconds(250), poolMaximum: 3
+            timeout: .milliseconds(250), poolMaximum: 3, maximumReplyBytes: 1_048_576, maximumReplyElements: 65536
         ))
     }
 
@@ -51,6 +55,9 @@ import Testing
         (["REDIS_TIMEOUT_MS": "0"], "REDIS_TIMEOUT_MS"),
         (["REDIS_TIMEOUT_MS": "5s"], "REDIS_TIMEOUT_MS"),
         (["REDIS_POOL_MAX": "-1"], "REDIS_POOL_MAX"),
+        (["REDIS_MAX_REPLY_BYTES": "100"], "REDIS_MAX_REPLY_BYTES"),
+        (["REDIS_MAX_REPLY_BYTES": "64MiB"], "REDIS_MAX_REPLY_BYTES"),
+        (["REDIS_MAX_REPLY_ELEMENTS": "0"], "REDIS_MAX_REPLY_ELEMENTS"),
         (["REDIS_TLS_CA_FILE": "/no/such/ca.pem"], "REDIS_TLS_CA_FILE"),
         (["REDIS_TLS_SERVER_NAME": "bad name"], "REDIS_TLS_SERVER_NAME"),
         (["REDIS_USERNAME": "two words"], "REDIS_USERNAME"),

@@ -27,12 +27,21 @@ public final class RedisServer: @unchecked Sendable {
         public var users: [User]
         /// When set, the server listens for TLS only (`--port 0 --tls-port P`).
         public var tls: TLSCertificates?
+        /// With `tls`: the `tls-protocols` the server accepts (`"TLSv1.2"`), nil for its default.
+        public var tlsProtocols: String?
+        /// With `tls`: the TLS 1.2 `tls-ciphers` it offers (`"AES128-SHA"`), nil for its default.
+        public var tlsCiphers: String?
         public var extraArguments: [String]
 
-        public init(password: String? = nil, users: [User] = [], tls: TLSCertificates? = nil, extraArguments: [String] = []) {
+        public init(
+            password: String? = nil, users: [User] = [], tls: TLSCertificates? = nil,
+            tlsProtocols: String? = nil, tlsCiphers: String? = nil, extraArguments: [String] = []
+        ) {
             self.password = password
             self.users = users
             self.tls = tls
+            self.tlsProtocols = tlsProtocols
+            self.tlsCiphers = tlsCiphers
             self.extraArguments = extraArguments
         }
     }
@@ -157,6 +166,8 @@ public final class RedisServer: @unchecked Sendable {
                 "--tls-cert-file", tls.serverCertificatePath, "--tls-key-file", tls.serverKeyPath,
                 "--tls-ca-cert-file", tls.caCertificatePath, "--tls-auth-clients", "no",
             ]
+            if let protocols = options.tlsProtocols { arguments += ["--tls-protocols", protocols] }
+            if let ciphers = options.tlsCiphers { arguments += ["--tls-ciphers", ciphers] }
         } else {
             arguments += ["--port", String(port)]
         }

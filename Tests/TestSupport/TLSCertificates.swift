@@ -11,21 +11,32 @@ public final class TLSCertificates: Sendable {
     /// The DNS names and IP addresses in the server certificate's subjectAltName.
     public let names: [String]
 
+    /// The server key's algorithm, which decides the TLS 1.2 cipher suites a server can offer.
+    public enum ServerKey: Sendable {
+        /// P-256: generated in milliseconds, unlike RSA; `ECDHE-ECDSA-*` suites.
+        case ecdsa
+        /// RSA 2048: `ECDHE-RSA-*` and the static-RSA suites (`AES128-SHA`) that need one.
+        case rsa
+    }
+
+    public let serverKey: ServerKey
+
     /// Makes a CA and a server certificate valid for `names` (default: localhost and 127.0.0.1).
-    /// P-256 keys: generated in milliseconds, unlike RSA.
-    public static func make(names: [String] = ["localhost", "127.0.0.1"]) throws -> TLSCertificates {
+    /// The CA's key is always P-256.
+    public static func make(names: [String] = ["localhost", "127.0.0.1"], serverKey: ServerKey = .ecdsa) throws -> TLSCertificates {
         let directory = try TemporaryDirectory.make(prefix: "redis-tls")
-        let certificates = TLSCertificates(directory: directory, names: names)
+        let certificates = TLSCertificates(directory: directory, names: names, serverKey: serverKey)
         try certificates.generate()
         return certificates
     }
 
-    private init(directory: String, names: [String]) {
+    private init(directory: String, names: [String], serverKey: ServerKey) {
         self.directory = directory
         self.caCertificatePath = directory + "/ca.crt"
         self.serverCertificatePath = directory + "/server.crt"
         self.serverKeyPath = directory + "/server.key"
         self.names = names
+        self.serverKey = serverKey
     }
 
     deinit {
@@ -49,7 +60,8 @@ public final class TLSCertificates: Sendable {
             "-keyout", caKey, "-out", caCertificatePath, "-days", "2", "-subj", "/CN=RedisPool Test CA",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         ])
-        try CommandLineTool.run("openssl", ["req", "-new"] + ecKey + [
+        let serverKeyOptions = serverKey == .rsa ? ["-newkey", "rsa:2048", "-nodes"] : ecKey
+        try CommandLineTool.run("openssl", ["req", "-new"] + serverKeyOptions + [
             "-keyout", serverKeyPath, "-out", request, "-subj", "/CN=\(names.first ?? "localhost")",
         ])
         try CommandLineTool.run("openssl", [

@@ -20,6 +20,11 @@ extension RedisConfiguration {
             configuration.timeout = .milliseconds(milliseconds)
         }
         configuration.poolMaximum = try reader.integer("REDIS_POOL_MAX", in: 1...1000) ?? 10
+        // At least the handshake's reply; at most what a 10 GB function could hold.
+        configuration.maximumReplyBytes = try reader.integer("REDIS_MAX_REPLY_BYTES", in: 4096...(4 << 30))
+            ?? RESPParser.Limits.defaultMaximumReplyBytes
+        configuration.maximumReplyElements = try reader.integer("REDIS_MAX_REPLY_ELEMENTS", in: 64...(256 << 20))
+            ?? RESPParser.Limits.defaultMaximumReplyElements
         return configuration
     }
 }

@@ -22,6 +22,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var pingAfterIdle: Duration
     /// Shown by `CLIENT LIST`: which program holds a connection.
     public var clientName: String
+    /// The budget of one reply (`RESPParser.Limits`); a reply above it is a protocol error and
+    /// its connection is closed.
+    public var maximumReplyBytes: Int
+    public var maximumReplyElements: Int
 
     public init(
         endpoint: String,
@@ -35,7 +39,9 @@ public struct RedisConfiguration: Sendable, Equatable {
         poolMaximum: Int = 10,
         poolWaitTimeout: Duration? = nil,
         pingAfterIdle: Duration = .seconds(30),
-        clientName: String = "redis-pool"
+        clientName: String = "redis-pool",
+        maximumReplyBytes: Int = RESPParser.Limits.defaultMaximumReplyBytes,
+        maximumReplyElements: Int = RESPParser.Limits.defaultMaximumReplyElements
     ) {
         self.endpoint = endpoint
         self.port = port
@@ -49,10 +55,15 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.poolWaitTimeout = poolWaitTimeout
         self.pingAfterIdle = pingAfterIdle
         self.clientName = clientName
+        self.maximumReplyBytes = maximumReplyBytes
+        self.maximumReplyElements = maximumReplyElements
     }
 
     var effectivePoolWaitTimeout: Duration { poolWaitTimeout ?? timeout }
     var serverName: String { tlsServerName ?? endpoint }
+    var replyLimits: RESPParser.Limits {
+        RESPParser.Limits(maximumReplyBytes: maximumReplyBytes, maximumReplyElements: maximumReplyElements)
+    }
 }
 
 extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

@@ -15,16 +15,17 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     private let transport: any Transport
-    private var parser = RESPParser()
+    private var parser: RESPParser
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
     private(set) var isBroken = false
     /// When the connection last finished an exchange: a long idle means a `PING` before reuse.
     private(set) var lastUsed = ContinuousClock.now
     let endpointDescription: String
 
-    init(transport: any Transport, endpointDescription: String) {
+    init(transport: any Transport, endpointDescription: String, replyLimits: RESPParser.Limits = RESPParser.Limits()) {
         self.transport = transport
         self.endpointDescription = endpointDescription
+        self.parser = RESPParser(limits: replyLimits)
     }
 
     deinit {
@@ -47,7 +48,8 @@ final class RedisConnection: @unchecked Sendable {
         }
         let connection = RedisConnection(
             transport: transport,
-            endpointDescription: "\(configuration.endpoint):\(configuration.port)"
+            endpointDescription: "\(configuration.endpoint):\(configuration.port)",
+            replyLimits: configuration.replyLimits
         )
         try Handshake(configuration: configuration).perform(on: connection, deadline: deadline)
         return connection

@@ -6,6 +6,11 @@
 /// large reply costs linear time however it is split. Hostile or malformed input throws
 /// `RESPParseError` and never traps: every length is range-checked against `Limits` before use,
 /// and a declared element count reserves no memory.
+///
+/// Each value is limited, and so is each whole reply (`maximumReplyBytes`, `maximumReplyElements`):
+/// per-value limits alone let a server send a million nested aggregates of small elements, which
+/// drove one function to 790 MB. A declared bulk length or element count that would pass the
+/// reply's budget is refused at its header, before its bytes are awaited or its elements built.
 public struct RESPParser: Sendable {
     public struct Limits: Sendable, Equatable {
         /// Nesting of aggregates (arrays, maps, sets, pushes, attributes).
@@ -15,18 +20,40 @@ public struct RESPParser: Sendable {
         public var maximumAggregateCount: Int
         /// A simple string, error, number or header line with no CRLF after this many bytes.
         public var maximumLineLength: Int
+        /// Bytes of one reply, from its first type byte to its last CRLF.
+        public var maximumReplyBytes: Int
+        /// Values in one reply, counting the reply itself and every aggregate and element in it.
+        public var maximumReplyElements: Int
+
+        /// The functions' largest legitimate reply is a batch's: one array of one small value per
+        /// record, or a multi-symbol read of a few hundred hashes. 64 MiB and 4 Mi values leave a
+        /// wide margin while keeping a hostile reply's parsed form to a few hundred MB at worst.
+        public static let defaultMaximumReplyBytes = 64 * 1024 * 1024
+        public static let defaultMaximumReplyElements = 4 * 1024 * 1024
 
         public init(
             maximumDepth: Int = 32,
             maximumBulkLength: Int = 512 * 1024 * 1024,
             maximumAggregateCount: Int = 1 << 20,
-            maximumLineLength: Int = 64 * 1024
+            maximumLineLength: Int = 64 * 1024,
+            maximumReplyBytes: Int = defaultMaximumReplyBytes,
+            maximumReplyElements: Int = defaultMaximumReplyElements
         ) {
             self.maximumDepth = maximumDepth
             self.maximumBulkLength = maximumBulkLength
             self.maximumAggregateCount = maximumAggregateCount
             self.maximumLineLength = maximumLineLength
+            self.maximumReplyBytes = maximumReplyBytes
+            self.maximumReplyElements = maximumReplyElements
         }
+    }
+
+    /// What the reply being parsed has used of its budget.
+    private struct ReplyUsage: Sendable {
+        var bytes = 0
+        /// Values seen or announced: 1 for the reply, plus every aggregate's declared count
+        /// (each element is announced by its parent, so counted once, before it arrives).
+        var elements = 1
     }
 
     /// An aggregate whose elements are still arriving.
@@ -40,6 +67,7 @@ public struct RESPParser: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var stack: [Frame] = []
+    private var usage = ReplyUsage()
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -68,6 +96,7 @@ public struct RESPParser: Sendable {
                 guard stack.count < limits.maximumDepth else {
                     throw RESPParseError(reason: "nesting deeper than \(limits.maximumDepth)")
                 }
+                try announce(count)
                 guard count == 0 else {
                     stack.append(Frame(kind: kind, remaining: count))
                     continue
@@ -76,12 +105,24 @@ public struct RESPParser: Sendable {
                     completed = kind.value(of: [])
                     break
                 }
+                try announce(1)
                 stack.append(Frame(kind: .attributed([]), remaining: 1))
                 continue
             }
-            if let reply = fold(completed) { return reply }
+            if let reply = fold(completed) {
+                usage = ReplyUsage()
+                return reply
+            }
         }
         return nil
+    }
+
+    /// Counts `count` more values in the reply, refusing them past its budget.
+    private mutating func announce(_ count: Int) throws(RESPParseError) {
+        usage.elements += count
+        guard usage.elements <= limits.maximumReplyElements else {
+            throw RESPParseError(reason: "reply of more than \(limits.maximumReplyElements) values, above the per-reply budget (REDIS_MAX_REPLY_ELEMENTS)")
+        }
     }
 
     /// Adds a finished value to the aggregate being built, closing every aggregate it completes;
@@ -95,7 +136,8 @@ public struct RESPParser: Sendable {
             guard stack[top].remaining == 0 else { return nil }
             let frame = stack.removeLast()
             if case .attributes = frame.kind {
-                // Attributes describe the value that follows them: wait for it.
+                // Attributes describe the value that follows them: wait for it. (Counted when
+                // the attributes were announced: `announce` ran for their pairs plus this one.)
                 stack.append(Frame(kind: .attributed(frame.elements), remaining: 1))
                 return nil
             }
@@ -107,8 +149,9 @@ public struct RESPParser: Sendable {
     /// Parses one scalar or one aggregate header, consuming its bytes; nil when incomplete.
     private mutating func nextItem() throws(RESPParseError) -> Item? {
         guard readIndex < buffer.count else { return nil }
-        var cursor = Cursor(bytes: buffer, index: readIndex, limits: limits)
+        var cursor = Cursor(bytes: buffer, index: readIndex, limits: limits, replyBytesLeft: limits.maximumReplyBytes - usage.bytes)
         guard let item = try cursor.item() else { return nil }
+        usage.bytes += cursor.index - readIndex
         readIndex = cursor.index
         return item
     }
@@ -159,11 +202,27 @@ private struct Cursor {
     let bytes: [UInt8]
     var index: Int
     let limits: RESPParser.Limits
+    /// What the reply's byte budget still allows, this item included.
+    let replyBytesLeft: Int
+    var itemStart = 0
 
     private static let carriageReturn = UInt8(ascii: "\r")
     private static let lineFeed = UInt8(ascii: "\n")
 
     mutating func item() throws(RESPParseError) -> Item? {
+        itemStart = index
+        guard let item = try anyItem() else { return nil }
+        // A line-sized item can pass the budget only by its last few bytes; a bulk string was
+        // checked at its header already.
+        guard index - itemStart <= replyBytesLeft else { throw Self.overBudget(limits) }
+        return item
+    }
+
+    private static func overBudget(_ limits: RESPParser.Limits) -> RESPParseError {
+        RESPParseError(reason: "reply of more than \(limits.maximumReplyBytes) bytes, above the per-reply budget (REDIS_MAX_REPLY_BYTES)")
+    }
+
+    private mutating func anyItem() throws(RESPParseError) -> Item? {
         let marker = bytes[index]
         index += 1
         switch marker {
@@ -225,6 +284,8 @@ private struct Cursor {
             throw RESPParseError(reason: "bulk length \(length) above the limit of \(limits.maximumBulkLength)")
         }
         let count = Int(length)
+        // Refused before its bytes are awaited: a declared 500 MB string must not be buffered first.
+        guard index - itemStart + count + 2 <= replyBytesLeft else { throw Self.overBudget(limits) }
         guard bytes.count - index >= count + 2 else { return nil }
         guard bytes[index + count] == Self.carriageReturn, bytes[index + count + 1] == Self.lineFeed else {
             throw RESPParseError(reason: "bulk string not terminated by CRLF")

@@ -30,6 +30,11 @@ final class TLSContext: @unchecked Sendable {
         guard copenssl_ctx_set_min_proto_version(context, TLS1_2_VERSION) == 1 else {
             throw RedisError(.tls, "cannot require TLS 1.2: \(TLSContext.lastErrorText())")
         }
+        // TLS 1.2 suites only (TLS 1.3's are set apart, by SSL_CTX_set_ciphersuites, and keep
+        // OpenSSL's defaults: all AEAD with forward secrecy).
+        guard SSL_CTX_set_cipher_list(context, Self.tls12CipherSuites) == 1 else {
+            throw RedisError(.tls, "cannot restrict the TLS 1.2 cipher suites: \(TLSContext.lastErrorText())")
+        }
         // Partial writes and a moving buffer: a non-blocking SSL_write is retried with whatever
         // remains, not with the exact same pointer and length.
         _ = copenssl_ctx_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
@@ -47,6 +52,21 @@ final class TLSContext: @unchecked Sendable {
     /// OpenSSL's socket BIO writes with `write(2)`, not `send(..., MSG_NOSIGNAL)`, so a server
     /// that closed the connection would kill the whole process with SIGPIPE. Ignored once, and
     /// only when no handler was installed (a program's own choice is left alone).
+    /// TLS 1.2 only with forward secrecy (ECDHE) and an AEAD cipher (AES-GCM, ChaCha20-Poly1305):
+    /// no CBC (`AES128-SHA` and its padding-oracle history), no static RSA key exchange, no
+    /// finite-field DHE. This loses nothing against ElastiCache, whose TLS 1.2 suites are ECDHE
+    /// with AES-GCM (with an RSA certificate: ECDHE-RSA-AES128-GCM-SHA256, -AES256-GCM-SHA384).
+    /// Listed by name rather than as an OpenSSL expression (`ECDHE+AESGCM`) so the set cannot
+    /// grow with an OpenSSL update.
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// For error messages: what a server must accept to be reached.
+    static let offeredProtocols = "TLS 1.3, or TLS 1.2 only with ECDHE with AES-GCM or ChaCha20-Poly1305"
+
     private static let sigpipeIgnored: Void = {
         var current = sigaction()
         if sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil {

@@ -120,7 +120,16 @@ final class TLSTransport: Transport {
             let reason = String(cString: X509_verify_cert_error_string(verification))
             return RedisError(.tls, "certificate verification failed \(what): \(reason)")
         }
-        return RedisError(.tls, "TLS failed \(what): \(TLSContext.lastErrorText())")
+        // The server's "handshake failure" or "protocol version" alert: almost always nothing in
+        // common with what this client offers, which the error queue's words do not say.
+        let reason = ERR_GET_REASON(ERR_peek_error())
+        let refusedOffer = [SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE, SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, SSL_R_UNSUPPORTED_PROTOCOL].contains(reason)
+        let openSSLText = TLSContext.lastErrorText()
+        guard refusedOffer else { return RedisError(.tls, "TLS failed \(what): \(openSSLText)") }
+        return RedisError(
+            .tls,
+            "TLS failed \(what): the server shares no TLS version and cipher suite in common with this client, which offers \(TLSContext.offeredProtocols) (\(openSSLText))"
+        )
     }
 
     private static func isIPAddress(_ text: String) -> Bool {
