@@ -32,7 +32,9 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "LambdaRuntime", dependencies: ["CCurl"], swiftSettings: releaseOptimization),
+        // The crash line's signal handler: C, because a handler may call only async-signal-safe code.
+        .target(name: "CCrashTrace"),
+        .target(name: "LambdaRuntime", dependencies: ["CCurl", "CCrashTrace"], swiftSettings: releaseOptimization),
         .target(name: "LambdaEvents", swiftSettings: releaseOptimization),
         .target(name: "RedisPool", dependencies: ["COpenSSL"], swiftSettings: releaseOptimization),
         .target(name: "PriceCache", dependencies: ["RedisPool", "LambdaEvents"], swiftSettings: releaseOptimization),
@@ -64,6 +66,14 @@ let package = Package(
             path: "Benchmarks/RedisBenchmark"
         ),
 
+        // Test-only (not a product): a function that crashes on purpose as its event asks, so the
+        // fault tests can check the crash line. Nothing shipped can reach it.
+        .executableTarget(
+            name: "CrashProbe",
+            dependencies: ["LambdaRuntime"],
+            path: "Tests/CrashProbe"
+        ),
+
         // Shared by the test targets: spawning redis-server, making TLS certificates, a scriptable
         // Runtime API server on loopback. Not part of any product.
         .target(name: "TestSupport", dependencies: ["LambdaRuntime"], path: "Tests/TestSupport"),
@@ -75,8 +85,8 @@ let package = Package(
         // API errors) and fuzzes the RESP parser and the event decoding with seeded inputs.
         .testTarget(
             name: "FaultTests",
-            // PriceCacheHandler: built before these tests, which run its binary.
-            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler"]
+            // PriceCacheHandler, RuntimeEcho, CrashProbe: built before these tests, which run their binaries.
+            dependencies: ["TestSupport", "LambdaRuntime", "RedisPool", "LambdaEvents", "PriceCache", "PriceCacheHandler", "RuntimeEcho", "CrashProbe"]
         ),
         .testTarget(
             name: "HandlerTests",

@@ -37,6 +37,10 @@ class Row:
     event: str
     count: int
     cwd: str = None
+    # Variables that differ from the common environment (the cluster rows' endpoint), and the
+    # Redis servers whose busy time the row is charged (the single node unless given).
+    environment: dict = None
+    redis_ports: list = None
     results: list = field(default_factory=list)
     failure: str = None
 
@@ -89,6 +93,37 @@ def start_redis(work_dir):
     sys.exit("bench: redis-server did not start")
 
 
+def start_cluster(work_dir, primaries=3):
+    """A Redis Cluster of `primaries` primaries without replicas on loopback (replicas would share
+    these cores with the function; on ElastiCache they run on hosts of their own)."""
+    processes, ports = [], []
+    for index in range(primaries):
+        port, bus_port = free_port(), free_port()
+        node_dir = os.path.join(work_dir, f"cluster-{index}")
+        os.makedirs(node_dir)
+        processes.append(subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", node_dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-port", str(bus_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        ports.append(port)
+    for port in ports:
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG":
+                break
+            time.sleep(0.05)
+    subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{port}" for port in ports], "--cluster-yes"],
+                   capture_output=True, check=True)
+    for _ in range(200):
+        states = [subprocess.run(["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True, text=True).stdout
+                  for port in ports]
+        if all("cluster_state:ok" in state for state in states):
+            return processes, ports
+        time.sleep(0.05)
+    for process in processes:
+        process.kill()
+    sys.exit("bench: the cluster did not become ready")
+
+
 def redis_round_trip_us(port):
     """One Redis round trip as redis-benchmark measures it: one client, no pipelining."""
     output = subprocess.run(
@@ -129,10 +164,12 @@ def redis_busy_us(port):
 
 
 def run_row(row, server, log_path, environment, redis_port):
-    subprocess.run(["redis-cli", "-p", str(redis_port), "CONFIG", "RESETSTAT"], capture_output=True, check=True)
+    redis_ports = row.redis_ports or [redis_port]
+    for port in redis_ports:
+        subprocess.run(["redis-cli", "-p", str(port), "CONFIG", "RESETSTAT"], capture_output=True, check=True)
     completed = subprocess.run(
         [server, "--event", row.event, "--count", str(row.count), "--warmup", str(row.warmup), "--log", log_path,
-         "--", *row.command], capture_output=True, text=True, cwd=row.cwd, env=environment)
+         "--", *row.command], capture_output=True, text=True, cwd=row.cwd, env=dict(environment, **(row.environment or {})))
     report = dict(line.split("=", 1) for line in completed.stdout.splitlines() if "=" in line)
     if completed.returncode != 0 or report.get("errors") != "0":
         reason = report.get("first_error") or (
@@ -140,7 +177,7 @@ def run_row(row, server, log_path, environment, redis_port):
         return None, f"{reason or 'failed'} (function log: {log_path})"
     result = {name: float(report[name]) for name in ("per_second", "p50_us", "p99_us", "init_ms", "peak_rss_kib")}
     # Server-side execution time, to tell Redis's share of an invocation from the function's own.
-    result["redis_us"] = redis_busy_us(redis_port) / row.count
+    result["redis_us"] = sum(redis_busy_us(port) for port in redis_ports) / row.count
     return result, None
 
 
@@ -214,6 +251,7 @@ def main():
     parser.add_argument("--dist", required=True, help="folder of the packaged zips")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every invocation count")
+    parser.add_argument("--only", help="comma-separated row keys to run (e.g. batch,cluster_batch); default all")
     arguments = parser.parse_args()
     if arguments.rounds < 1:
         sys.exit("bench: --rounds must be at least 1")
@@ -224,6 +262,7 @@ def main():
 
     work_dir = tempfile.mkdtemp(prefix="bench-")
     redis_process, redis_port = start_redis(work_dir)
+    cluster_processes, cluster_ports = start_cluster(work_dir)
     try:
         direct_event = os.path.join(work_dir, "direct-update.json")
         batch_event = os.path.join(work_dir, "kinesis-100.json")
@@ -255,6 +294,13 @@ def main():
                     [variant.path("PriceCacheHandler")], direct_event, count(2000)),
                 Row(variant.key + "batch", f"PriceCacheHandler Kinesis {BATCH_SIZE} records ({variant.label})",
                     [variant.path("PriceCacheHandler")], batch_event, count(500)),
+                # The same batch against a three-primary cluster: one script call per slot, one
+                # pipeline per node (issue 12's target: at most 1.5x the single node's p50).
+                Row(variant.key + "cluster_batch",
+                    f"PriceCacheHandler Kinesis {BATCH_SIZE} records, 3-primary cluster ({variant.label})",
+                    [variant.path("PriceCacheHandler")], batch_event, count(500),
+                    environment={"REDIS_PORT": str(cluster_ports[0]), "REDIS_CLUSTER_MODE": "enabled"},
+                    redis_ports=cluster_ports),
             ]
         rows += [
             Row("py_echo", "Python awslambdaric (echo)", python_runtime + ["price_handler.echo"], direct_event,
@@ -264,6 +310,9 @@ def main():
             Row("py_batch", f"Python redis-py Kinesis {BATCH_SIZE} records", python_runtime + ["price_handler.update_price"],
                 batch_event, count(100), cwd=arguments.python_handler_dir),
         ]
+        if arguments.only:
+            wanted = set(arguments.only.split(","))
+            rows = [row for row in rows if row.key in wanted]
         for row in rows:
             if not os.access(row.command[0], os.X_OK):
                 row.failure = f"not built ({row.command[0]})"
@@ -299,8 +348,9 @@ def main():
         for row in failed:
             print(f"- {row.label}: {row.failure}")
     finally:
-        redis_process.send_signal(signal.SIGTERM)
-        redis_process.wait()
+        for process in [redis_process, *cluster_processes]:
+            process.send_signal(signal.SIGTERM)
+            process.wait()
     if not any(row.failure for row in rows):
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -317,9 +367,9 @@ def print_table(rows, by_key, round_trip, arguments, elapsed):
         rss = row.median("peak_rss_kib") / 1024
         # Packaged rows compare with the C loop linked as they are (static libcurl), when measured.
         static_reference = by_key.get("pkg_c")
-        reference = static_reference if row.key.startswith("pkg_") and static_reference else by_key["c"]
+        reference = static_reference if row.key.startswith("pkg_") and static_reference else by_key.get("c")
         ratio_p50 = ratio_init = ""
-        if reference.results:
+        if reference and reference.results:
             ratio_p50 = f"{row.median('p50_us') / reference.median('p50_us'):.2f}x"
             ratio_init = f"{row.median('init_ms') / reference.median('init_ms'):.2f}x"
         print(f"| {row.label} | {format_number(row.median('per_second'))} | {format_number(row.median('p50_us'), 1)} | "
@@ -332,12 +382,17 @@ def print_targets(by_key, round_trip):
     print("| target | build | measured | limit | verdict |")
     print("|---|---|---:|---:|---|")
     for prefix, build in (("", "swift build"), ("pkg_", "packaged bootstrap")):
+        single, cluster = by_key.get(prefix + "batch"), by_key.get(prefix + "cluster_batch")
+        if single and cluster and single.results and cluster.results:
+            ratio = cluster.median("p50_us") / single.median("p50_us")
+            print(f"| Kinesis {BATCH_SIZE}-record batch p50, 3-primary cluster / one node | {build} | {ratio:.2f}x "
+                  f"({cluster.median('p50_us'):.1f} / {single.median('p50_us'):.1f} us) | 1.5x | {verdict(ratio <= 1.5)} |")
         echo, direct, batch = (by_key.get(prefix + name) for name in ("echo", "direct", "batch"))
-        if echo is None:
+        if echo is None or direct is None or batch is None:
             continue
         # Each build against the C loop linked the same way: dynamic libcurl, or static as packaged.
-        reference = by_key.get(prefix + "c") or by_key["c"]
-        if reference.results and echo.results:
+        reference = by_key.get(prefix + "c") or by_key.get("c")
+        if reference and reference.results and echo.results:
             p50_ratio = echo.median("p50_us") / reference.median("p50_us")
             init_ratio = echo.median("init_ms") / reference.median("init_ms")
             print(f"| RuntimeEcho p50 / C loop p50 | {build} | {p50_ratio:.2f}x | 1.25x | {verdict(p50_ratio <= 1.25)} |")
@@ -357,8 +412,8 @@ def print_targets(by_key, round_trip):
         print_c_function_targets(by_key, prefix, build)
     for swift_key, python_key, what in (("echo", "py_echo", "echo"), ("direct", "py_direct", "direct update"),
                                         ("batch", "py_batch", f"{BATCH_SIZE}-record batch")):
-        swift_row, python_row = by_key[swift_key], by_key[python_key]
-        if swift_row.results and python_row.results:
+        swift_row, python_row = by_key.get(swift_key), by_key.get(python_key)
+        if swift_row and python_row and swift_row.results and python_row.results:
             print(f"| Python p50 / Swift p50, {what} (no target) | swift build | "
                   f"{python_row.median('p50_us') / swift_row.median('p50_us'):.1f}x | | |")
     print()

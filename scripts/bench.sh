@@ -4,7 +4,8 @@
 # update written in C (Benchmarks/price-function.c), the Python stack of the original
 # design, and the deployment zip sizes. Prints one table of medians over alternating rounds.
 #
-# usage: scripts/bench.sh [--rounds N] [--scale F]     (defaults: 7 rounds, scale 1)
+# usage: scripts/bench.sh [--rounds N] [--scale F] [--only ROW,ROW]   (defaults: 7 rounds, scale 1, every row)
+# The rows include a 100-record Kinesis batch against a three-primary Redis Cluster (cluster_batch).
 # Everything it builds goes to git-ignored folders: .build-bench/ (C programs), .venv/ (Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -29,9 +29,10 @@ extension CacheEventHandler {
             } catch {
                 throw error.functionError
             }
-            let client: RedisClient
+            let client: RedisDeploymentClient
             do throws(RedisError) {
-                client = try RedisClient.shared(environment: environment)
+                // One primary or a cluster, as REDIS_CLUSTER_MODE says (or the server, in auto mode).
+                client = try RedisDeploymentClient.shared(environment: environment)
             } catch {
                 throw FunctionError(type: "Function.InvalidConfiguration", message: error.description)
             }

@@ -22,6 +22,8 @@ public enum Lambda {
 
     static func launch<Handler: LambdaHandler>(name: String, arguments: [String], _ initialize: () throws(FunctionError) -> Handler) -> Int32 {
         let logger = LambdaLogger(environment: ProcessEnvironment.value)
+        // Every mode runs the handler on this thread, which gets the alternate signal stack.
+        CrashTrace.install(logger: logger)
         switch LaunchMode.parse(arguments, runtimeAPI: ProcessEnvironment.value("AWS_LAMBDA_RUNTIME_API")) {
         case .lambda(let address):
             return RuntimeLoop.start(address: address, logger: logger, initialize: initialize)

@@ -70,6 +70,11 @@ enum LocalInvocation {
         StandardStreams.emit(bytes.last == UInt8(ascii: "\n") ? bytes : bytes + [UInt8(ascii: "\n")], to: StandardStreams.output)
     }
 
+    /// The function runs one invocation at a time: two bodies in memory (the one being invoked and
+    /// the next) is all it can use; other callers wait with their bodies unread. The deadlines are
+    /// the server's defaults (a head within 10 s of its first byte, a body that keeps coming).
+    static let invokeLimits = LoopbackHTTPServer.Limits(bodiesInMemory: 2)
+
     /// `--serve PORT`: the emulator's invoke endpoint on 127.0.0.1, until the loop ends.
     static func serve<Handler: LambdaHandler>(
         port: UInt16, name: String, logger: LambdaLogger, initialize: () throws(FunctionError) -> Handler
@@ -79,7 +84,7 @@ enum LocalInvocation {
         let invokeServer: LoopbackHTTPServer
         do {
             runtimeServer = try LoopbackHTTPServer(maximumBodySize: runtimeAPIBodyLimit, responder: api.respond)
-            invokeServer = try LoopbackHTTPServer(port: port, maximumBodySize: LocalRuntimeAPI.payloadLimit) { request in
+            invokeServer = try LoopbackHTTPServer(port: port, maximumBodySize: LocalRuntimeAPI.payloadLimit, limits: invokeLimits) { request in
                 invoke(request, api: api)
             }
         } catch {

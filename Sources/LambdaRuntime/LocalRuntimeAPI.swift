@@ -23,6 +23,8 @@ final class LocalRuntimeAPI: Sendable {
         var inFlight: Set<String> = []
         var outcomes: [String: Outcome] = [:]
         var initFailure: [UInt8]?
+        /// Set by the first `/next`: initialisation is over, and `/init/error` no longer applies.
+        var initialized = false
         var runtimeExitStatus: Int32?
     }
 
@@ -73,9 +75,7 @@ final class LocalRuntimeAPI: Sendable {
         case ("GET", RuntimeAPI.nextInvocationPath[...]):
             return nextInvocation()
         case ("POST", RuntimeAPI.initErrorPath[...]):
-            let body = Self.errorBody(request)
-            state.withLock { $0.initFailure = body }
-            return .json(202, Array(#"{"status":"OK"}"#.utf8))
+            return initError(request)
         case ("POST", _) where path.hasPrefix(RuntimeAPI.invocationPathPrefix):
             return complete(request, path: path.dropFirst(RuntimeAPI.invocationPathPrefix.count))
         default:
@@ -83,7 +83,23 @@ final class LocalRuntimeAPI: Sendable {
         }
     }
 
+    /// As on Lambda, `/init/error` is accepted only during initialisation, before the first `/next`:
+    /// afterwards any local process could otherwise post one and turn every later answer into it.
+    private func initError(_ request: HTTPRequest) -> HTTPResponse {
+        let body = Self.errorBody(request)
+        let accepted = state.withLock { state in
+            guard !state.initialized else { return false }
+            state.initFailure = body
+            return true
+        }
+        guard accepted else {
+            return .json(403, Array(#"{"errorMessage":"Initialization is over: /runtime/init/error is accepted only before the first /next","errorType":"InvalidStateTransition"}"#.utf8))
+        }
+        return .json(202, Array(#"{"status":"OK"}"#.utf8))
+    }
+
     private func nextInvocation() -> HTTPResponse {
+        state.withLock { $0.initialized = true }
         let (requestID, event) = state.withLock(when: { !$0.queued.isEmpty }) { state in
             let invocation = state.queued.removeFirst()
             state.inFlight.insert(invocation.requestID)

@@ -35,7 +35,9 @@ enum LogLineFormatter {
     /// - JSON: `{"timestamp":"…","level":"INFO","message":"…","requestId":"…"}` (`requestId` only
     ///   inside an invocation), the shape Lambda's log filtering reads.
     /// - Text: `timestamp\trequestId\tLEVEL\tmessage`, the managed runtimes' layout; every `\n` of the
-    ///   message becomes `\r` so a multi-line message stays one CloudWatch event.
+    ///   message becomes `\r` so a multi-line message stays one CloudWatch event, and every tab of a
+    ///   value (message or request id) becomes the two characters `\t`, so a value can never add a
+    ///   field to the tab-separated line.
     static func line(format: LogFormat, level: LogLevel, message: String, requestID: String?, millisecondsSinceEpoch: Int64) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(message.utf8.count + 96)
@@ -56,17 +58,27 @@ enum LogLineFormatter {
             appendTimestamp(millisecondsSinceEpoch, to: &line)
             line.append(UInt8(ascii: "\t"))
             if let requestID {
-                line.append(contentsOf: requestID.utf8)
+                appendTextField(requestID, to: &line)
                 line.append(UInt8(ascii: "\t"))
             }
             line.append(contentsOf: level.name.utf8)
             line.append(UInt8(ascii: "\t"))
-            for byte in message.utf8 {
-                line.append(byte == UInt8(ascii: "\n") ? UInt8(ascii: "\r") : byte)
-            }
+            appendTextField(message, to: &line)
         }
         line.append(UInt8(ascii: "\n"))
         return line
+    }
+
+    /// One value of the text format: `\n` becomes `\r` (one CloudWatch event), a tab becomes `\t`
+    /// written out (the separator stays the separator).
+    private static func appendTextField(_ value: String, to line: inout [UInt8]) {
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\n"): line.append(UInt8(ascii: "\r"))
+            case UInt8(ascii: "\t"): line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            default: line.append(byte)
+            }
+        }
     }
 
     /// RFC 3339 UTC with milliseconds, `2024-02-29T23:59:59.123Z`, computed without the C library's

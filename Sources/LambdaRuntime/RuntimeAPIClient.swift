@@ -97,16 +97,21 @@ enum RuntimeAPIReply: Equatable {
     /// No complete response. `receivedResponseBytes` tells a refused or reset connection (safe to
     /// retry a `/next`) from one that broke in the middle of an answer.
     case transportFailure(detail: String, receivedResponseBytes: Bool)
+    /// The answer's head could not be read because of a header (see `ResponseHead`); the
+    /// connection is closed, the process is sound.
+    case unreadableHead(RuntimeError)
 }
 
 /// What libcurl's callbacks fill in during one exchange.
 private final class Exchange {
     var headers = InvocationHeaders()
+    var head = ResponseHead()
     var body: [UInt8] = []
     var receivedResponseBytes = false
 
     func reset() {
         headers = InvocationHeaders()
+        head = ResponseHead()
         body = []
         receivedResponseBytes = false
     }
@@ -117,9 +122,14 @@ private let collectHeaderLine: ccurl_data_callback = { buffer, size, count, user
     guard let userdata, let buffer else { return 0 }
     let exchange = Unmanaged<Exchange>.fromOpaque(userdata).takeUnretainedValue()
     exchange.receivedResponseBytes = true
-    buffer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        exchange.headers.consume(line: UnsafeBufferPointer(start: bytes, count: length))
+    let accepted = buffer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+        let line = UnsafeBufferPointer(start: bytes, count: length)
+        guard exchange.head.consume(line: line) else { return false }
+        exchange.headers.consume(line: line)
+        return true
     }
+    // Anything but `length` makes libcurl stop the transfer (CURLE_WRITE_ERROR).
+    guard accepted else { return 0 }
     if let expected = exchange.headers.contentLength, exchange.body.isEmpty, expected <= RuntimeAPIClient.largestExpectedBody {
         exchange.body.reserveCapacity(expected)
     }
@@ -219,7 +229,7 @@ final class RuntimeAPIClient {
         _ = ccurl_setopt_string(handle, CURLOPT_URL, nextURL)
         _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
-        let reply = perform()
+        let reply = perform(endpoint: StatusPolicy.nextEndpoint)
         let event = exchange.body
         exchange.body = []
         return (reply, exchange.headers, event)
@@ -270,17 +280,23 @@ final class RuntimeAPIClient {
             _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
             let fields = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? UnsafeMutableRawPointer(emptyBody)
             _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, fields)
-            let reply = perform()
+            let reply = perform(endpoint: url)
             _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
             return reply
         }
     }
 
-    private func perform() -> RuntimeAPIReply {
+    private func perform(endpoint: String) -> RuntimeAPIReply {
         errorText[0] = 0
         let code = curl_easy_perform(handle)
         guard code == CURLE_OK else {
             let detail = errorText[0] != 0 ? String(cString: errorText) : String(cString: curl_easy_strerror(code))
+            // libcurl refuses a header line over its limit with "out of memory" (7.x) or a
+            // "too large response headers" error (8.x).
+            let refusedByLibcurl = code == CURLE_OUT_OF_MEMORY || detail.lowercased().contains("header")
+            if let failure = exchange.head.unreadable(endpoint: endpoint, refusedByLibcurl: refusedByLibcurl) {
+                return .unreadableHead(failure)
+            }
             return .transportFailure(detail: detail, receivedResponseBytes: exchange.receivedResponseBytes)
         }
         var status = 0

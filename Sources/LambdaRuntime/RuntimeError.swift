@@ -16,6 +16,10 @@ enum RuntimeError: Error, Equatable {
     case unexpectedStatus(endpoint: String, status: Int)
     /// A `/next` answer without `Lambda-Runtime-Aws-Request-Id`: nothing can be posted for it.
     case missingRequestID
+    /// A header line of the answer over the runtime's limit: the invocation cannot be read.
+    case headerTooLarge(endpoint: String, name: String, size: Int, limit: Int)
+    /// A header line over libcurl's own limit, which libcurl drops unseen: only its place is known.
+    case headerOverLibcurlLimit(endpoint: String, after: String?, limit: Int)
 
     var errorType: String {
         switch self {
@@ -27,6 +31,7 @@ enum RuntimeError: Error, Equatable {
         case .responseTooLarge: "Runtime.ResponseTooLarge"
         case .unexpectedStatus: "Runtime.UnexpectedStatus"
         case .missingRequestID: "Runtime.MissingRequestId"
+        case .headerTooLarge, .headerOverLibcurlLimit: "Runtime.HeaderTooLarge"
         }
     }
 
@@ -40,6 +45,10 @@ enum RuntimeError: Error, Equatable {
         case .responseTooLarge(let endpoint): "Runtime API rejected \(endpoint) (413): response over the payload limit"
         case .unexpectedStatus(let endpoint, let status): "Runtime API answered \(endpoint) with unexpected status \(status)"
         case .missingRequestID: "Runtime API sent an invocation without \(RuntimeAPI.Header.requestID)"
+        case .headerTooLarge(let endpoint, let name, let size, let limit):
+            "Runtime API answered \(endpoint) with a \(name) header of \(size) bytes, over the runtime's limit of \(limit) bytes: the invocation cannot be read"
+        case .headerOverLibcurlLimit(let endpoint, let after, let limit):
+            "Runtime API answered \(endpoint) with a header over \(limit) bytes (the most libcurl reads; it drops the line unseen, so only its place is known: \(after.map { "the header after \($0)" } ?? "the first header")): the invocation cannot be read"
         }
     }
 

@@ -23,12 +23,23 @@ struct RuntimeLoop<Handler: LambdaHandler> {
     /// Returns only when the process must end, with its exit status.
     func run() -> Int32 {
         while true {
-            guard let (headers, event) = nextInvocation() else { return 1 }
+            let headers: InvocationHeaders, event: [UInt8]
+            switch nextInvocation() {
+            case .invocation(let nextHeaders, let nextEvent):
+                (headers, event) = (nextHeaders, nextEvent)
+            case .unreadable(let failure, let requestID):
+                guard failUnreadable(failure, requestID: requestID) else { return 1 }
+                continue
+            case .end:
+                return 1
+            }
             guard let requestID = headers.requestID else {
                 logger.error(RuntimeError.missingRequestID.logMessage)
                 return 1
             }
             ProcessEnvironment.exportTraceID(headers.traceID)
+            CrashTrace.setRequestID(requestID)
+            defer { CrashTrace.setRequestID(nil) }
             let context = makeContext(requestID: requestID, headers: headers)
             let reply: RuntimeAPIReply
             let endpoint: String
@@ -41,27 +52,56 @@ struct RuntimeLoop<Handler: LambdaHandler> {
                 reply = client.postError(requestID: requestID, error: error)
                 endpoint = "/error"
             }
-            switch StatusPolicy.afterPost(reply, endpoint: endpoint) {
-            case .proceed:
-                continue
-            case .logAndProceed(let failure), .retry(let failure):
-                context.logger.error(failure.logMessage)
-            case .exit(let failure):
-                context.logger.error(failure.logMessage)
-                return 1
-            }
+            guard proceed(after: reply, endpoint: endpoint, logger: context.logger) else { return 1 }
         }
     }
 
-    /// `/next`, retried on connection failures; nil when the process must end (already logged).
-    private func nextInvocation() -> (InvocationHeaders, [UInt8])? {
+    /// Whether the loop goes on after a post's reply (anything worth saying is logged).
+    private func proceed(after reply: RuntimeAPIReply, endpoint: String, logger: LambdaLogger) -> Bool {
+        switch StatusPolicy.afterPost(reply, endpoint: endpoint) {
+        case .proceed:
+            return true
+        case .logAndProceed(let failure), .retry(let failure), .failInvocation(let failure):
+            logger.error(failure.logMessage)
+            return true
+        case .exit(let failure):
+            logger.error(failure.logMessage)
+            return false
+        }
+    }
+
+    /// An invocation whose answer could not be read: fails it with the runtime's error when its
+    /// request id arrived before the fault (Lambda would otherwise wait for its timeout), and goes on.
+    private func failUnreadable(_ failure: RuntimeError, requestID: String?) -> Bool {
+        guard let requestID else {
+            logger.error("\(failure.logMessage); its request id did not arrive, so Lambda fails it at its timeout")
+            return true
+        }
+        let requestLogger = logger.forRequest(requestID)
+        requestLogger.error(failure.logMessage)
+        let error = FunctionError(type: failure.errorType, message: failure.message)
+        return proceed(after: client.postError(requestID: requestID, error: error), endpoint: "/error", logger: requestLogger)
+    }
+
+    private enum NextInvocation {
+        case invocation(InvocationHeaders, [UInt8])
+        /// An invocation that cannot be run; its request id when it arrived.
+        case unreadable(RuntimeError, requestID: String?)
+        /// The process must end (already logged).
+        case end
+    }
+
+    /// `/next`, retried on connection failures.
+    private func nextInvocation() -> NextInvocation {
         var delay = Self.firstRetryDelay
         var retriesLeft = Self.nextRetries
         while true {
             let (reply, headers, event) = client.nextInvocation()
             switch StatusPolicy.afterNext(reply) {
             case .proceed:
-                return (headers, event)
+                return .invocation(headers, event)
+            case .failInvocation(let failure):
+                return .unreadable(failure, requestID: headers.requestID)
             case .retry(let failure) where retriesLeft > 0:
                 logger.warn("\(failure.logMessage); retrying in \(delay)")
                 sleep(for: delay)
@@ -69,7 +109,7 @@ struct RuntimeLoop<Handler: LambdaHandler> {
                 delay *= 2
             case .retry(let failure), .exit(let failure), .logAndProceed(let failure):
                 logger.error(failure.logMessage)
-                return nil
+                return .end
             }
         }
     }
@@ -118,7 +158,8 @@ extension RuntimeLoop {
             logger.fatal("\(error.wireErrorType): \(error.errorMessage)")
             switch StatusPolicy.afterPost(client.postInitError(error), endpoint: "/init/error") {
             case .proceed: break
-            case .retry(let failure), .logAndProceed(let failure), .exit(let failure): logger.error(failure.logMessage)
+            case .retry(let failure), .logAndProceed(let failure), .exit(let failure), .failInvocation(let failure):
+                logger.error(failure.logMessage)
             }
             return 1
         }

@@ -62,8 +62,10 @@ public struct SecretsExtensionClient: Sendable {
         }
         let reply = try SecretsExtensionRequest(port: port, sessionToken: sessionToken, timeout: timeout).get(secretID: secretID)
         guard reply.status == 200 else {
+            // The status and an AWS error name only: the body may echo the request, token included.
+            let name = SecretsExtensionRefusal.errorName(body: reply.body, errorTypeHeader: reply.errorTypeHeader)
             throw SecretsExtensionError(.rejected(status: reply.status),
-                                        "the secrets extension refused secret \(secretID) (HTTP \(reply.status)): \(Self.summary(of: reply.body))")
+                                        SecretsExtensionRefusal.message(secretID: secretID, status: reply.status, errorName: name))
         }
         return try Self.secretString(fromGetSecretValueJSON: reply.body, secretID: secretID)
     }
@@ -103,13 +105,5 @@ public struct SecretsExtensionClient: Sendable {
             throw SecretsExtensionError(.invalidResponse, "secret \(secretID) has no SecretString (binary secrets are not supported)")
         }
         return secret
-    }
-
-    /// An error answer's first line, for the error message. Only refusals are quoted (a 200's body
-    /// is the secret), and they carry AWS error names such as `AccessDeniedException`.
-    private static func summary(of body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(200), as: UTF8.self)
-        let firstLine = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
-        return firstLine.isEmpty ? "empty answer" : firstLine
     }
 }

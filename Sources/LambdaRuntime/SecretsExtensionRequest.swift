@@ -6,10 +6,36 @@ import Glibc
 import Darwin
 #endif
 
-/// What libcurl's write callback collects for one request.
+/// What libcurl's callbacks collect for one request.
 private final class ReceivedBody {
     var bytes: [UInt8] = []
     var overflowed = false
+    /// `X-Amzn-ErrorType`, where AWS services name an error (short; longer values are dropped).
+    var errorTypeHeader: String?
+}
+
+private let errorTypeHeaderName = Array(SecretsExtensionRefusal.errorTypeHeader.lowercased().utf8)
+
+private let collectErrorTypeHeader: ccurl_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let userdata, let buffer else { return 0 }
+    let body = Unmanaged<ReceivedBody>.fromOpaque(userdata).takeUnretainedValue()
+    guard length > errorTypeHeaderName.count + 1, length <= 512 else { return length }
+    buffer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+        let line = UnsafeBufferPointer(start: bytes, count: length)
+        let name = line.prefix(errorTypeHeaderName.count)
+        guard line[errorTypeHeaderName.count] == UInt8(ascii: ":"),
+              zip(name, errorTypeHeaderName).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 }) else { return }
+        let value = line.dropFirst(errorTypeHeaderName.count + 1).filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
+        body.errorTypeHeader = String(decoding: value, as: UTF8.self).trimmingSpaces
+    }
+    return length
+}
+
+private extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
 }
 
 private let collectReceivedBody: ccurl_data_callback = { buffer, size, count, userdata in
@@ -32,6 +58,7 @@ struct SecretsExtensionRequest {
     struct Reply {
         let status: Int
         let body: [UInt8]
+        let errorTypeHeader: String?
     }
 
     let port: UInt16
@@ -59,13 +86,15 @@ struct SecretsExtensionRequest {
         _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, collectReceivedBody)
         _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(body).toOpaque())
+        _ = ccurl_setopt_callback(handle, CURLOPT_HEADERFUNCTION, collectErrorTypeHeader)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(body).toOpaque())
 
         let code = performRetryingRefusals(handle, deadline: ContinuousClock.now + timeout)
         switch code {
         case CURLE_OK:
             var status = 0
             _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-            return Reply(status: status, body: body.bytes)
+            return Reply(status: status, body: body.bytes, errorTypeHeader: body.errorTypeHeader)
         case CURLE_WRITE_ERROR where body.overflowed:
             throw SecretsExtensionError(.invalidResponse, "the secrets extension's answer for secret \(secretID) is larger than \(SecretsExtensionClient.largestExpectedBody) bytes")
         case CURLE_OPERATION_TIMEDOUT:

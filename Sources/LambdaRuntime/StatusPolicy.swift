@@ -7,6 +7,9 @@ enum ReplyVerdict: Equatable {
     case logAndProceed(RuntimeError)
     /// Log and end the process non-zero; Lambda starts a fresh one.
     case exit(RuntimeError)
+    /// The invocation cannot be run: fail it (post this error for its request id when the id is
+    /// known), then go back to `/next`. The process is sound.
+    case failInvocation(RuntimeError)
 }
 
 enum StatusPolicy {
@@ -27,6 +30,8 @@ enum StatusPolicy {
         case .transportFailure(let detail, let receivedResponseBytes):
             let failure = RuntimeError.connectionFailed(endpoint: nextEndpoint, detail: detail)
             return receivedResponseBytes ? .exit(failure) : .retry(failure)
+        case .unreadableHead(let failure):
+            return .failInvocation(failure)
         }
     }
 
@@ -48,6 +53,9 @@ enum StatusPolicy {
             return .logAndProceed(.unexpectedStatus(endpoint: endpoint, status: status))
         case .transportFailure(let detail, _):
             return .exit(.connectionFailed(endpoint: endpoint, detail: detail))
+        case .unreadableHead(let failure):
+            // The answer to a post is not read for anything; a broken one is a broken connection.
+            return .exit(.connectionFailed(endpoint: endpoint, detail: failure.message))
         }
     }
 }

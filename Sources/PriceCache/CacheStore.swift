@@ -1,11 +1,12 @@
 import RedisPool
 
-/// The cache's reads and writes over one `RedisClient`, made once per process and shared by
-/// every invocation. Each operation is one round trip, whatever the number of keys.
+/// The cache's reads and writes over one Redis client (a single primary's `RedisClient` or a
+/// `ClusterClient`), made once per process and shared by every invocation. Each operation is one
+/// round trip per node, whatever the number of keys.
 public final class CacheStore: Sendable {
-    private let client: RedisClient
+    let client: any RedisCommandRunner
 
-    public init(client: RedisClient) {
+    public init(client: any RedisCommandRunner) {
         self.client = client
     }
 
@@ -17,10 +18,14 @@ public final class CacheStore: Sendable {
 
     /// Runs every write in one round trip: one script call per `maximumWritesPerScriptCall`
     /// writes, pipelined. A write that Redis refuses (a key of the wrong type, say) fails alone;
-    /// losing the connection throws, since then nothing is known.
+    /// losing the connection throws, since then nothing is known. Against a cluster the calls
+    /// are cut by slot instead (`writeBySlot`), and a shard that cannot be reached fails only
+    /// its own writes.
     public func write(_ writes: [CacheWrite], deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
         guard !writes.isEmpty else { return [] }
+        // One write names one key, so one slot: the same call serves a single primary and a cluster.
         if writes.count == 1 { return [try writeAlone(writes[0], deadline: deadline)] }
+        if try client.routesBySlot(deadline: deadline) { return try writeBySlot(writes, deadline: deadline) }
         let chunks = stride(from: 0, to: writes.count, by: Self.maximumWritesPerScriptCall).map {
             writes[$0..<min($0 + Self.maximumWritesPerScriptCall, writes.count)]
         }
@@ -43,7 +48,7 @@ public final class CacheStore: Sendable {
 
     /// One script call's reply read write by write; an error for the whole call (the script
     /// could not run) is every one of its writes' failure.
-    private static func outcomes(of reply: Result<RESPValue, RedisError>, writeCount: Int) -> [Result<WriteOutcome, RedisError>] {
+    static func outcomes(of reply: Result<RESPValue, RedisError>, writeCount: Int) -> [Result<WriteOutcome, RedisError>] {
         let perWrite: [RESPValue]
         switch reply {
         case .failure(let error):

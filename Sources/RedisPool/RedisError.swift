@@ -22,7 +22,9 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case connectionClosed
         /// Every pooled connection stayed busy for the whole wait.
         case poolExhausted
-        /// `MOVED` / `ASK`: the endpoint is a cluster-mode-enabled cluster, which is not supported.
+        /// `MOVED` / `ASK`: the key lives on another cluster node. The message starts with the
+        /// reply as sent (`MOVED 3999 10.0.0.2:6379`); `ClusterClient` follows it, a standalone
+        /// `RedisClient` reports it.
         case clusterRedirect
         /// An error reply; `code` is its first word (`ERR`, `WRONGTYPE`, `READONLY`, ...).
         case server(code: String)
@@ -52,7 +54,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case "MOVED", "ASK":
             return RedisError(
                 .clusterRedirect,
-                "the server answered \(text); cluster mode enabled is not supported, use the primary endpoint of a cluster-mode-disabled replication group"
+                "\(text) (the endpoint is a cluster, cluster mode enabled: set REDIS_CLUSTER_MODE to auto or enabled and give its configuration endpoint)"
             )
         default:
             return RedisError(.server(code: code), text)

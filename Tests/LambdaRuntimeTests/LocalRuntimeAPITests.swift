@@ -55,6 +55,20 @@ import TestSupport
         #expect(api.outcome(of: submitted) == .initFailed(errorJSON))
     }
 
+    @Test func initErrorIsRefusedOnceTheFirstNextHasBeenAsked() {
+        let first = api.submit(Array("1".utf8))
+        _ = next()
+        let intruder = FunctionError(type: "Function.Hijacked", message: "every answer is mine").jsonPayload
+        let answer = post("/2018-06-01/runtime/init/error", intruder, headers: [HTTPHeader("Lambda-Runtime-Function-Error-Type", "Function.Hijacked")])
+        #expect(answer.status == 403)
+        #expect(post("/2018-06-01/runtime/invocation/\(first)/response", Array("42".utf8)).status == 202)
+        #expect(api.outcome(of: first) == .success(Array("42".utf8)))
+        let second = api.submit(Array("2".utf8))
+        _ = next()
+        #expect(post("/2018-06-01/runtime/invocation/\(second)/response", Array("43".utf8)).status == 202)
+        #expect(api.outcome(of: second) == .success(Array("43".utf8)), "later answers are the function's, not the intruder's")
+    }
+
     @Test func theInvokeEndpointMarksFunctionErrors() async throws {
         let server = try LoopbackHTTPServer(maximumBodySize: 1 << 20, responder: api.respond)
         defer { server.stop() }

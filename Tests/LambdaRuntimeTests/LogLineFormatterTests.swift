@@ -20,6 +20,12 @@ import Testing
         #expect(line(.text, .warn, "no request", nil) == "2024-02-29T23:59:59.123Z\tWARN\tno request\n")
     }
 
+    @Test func textLineEscapesTabsInsideValuesSoTheFieldsStayFour() {
+        let text = line(.text, .info, "price\t205.50\nnext", "req\t2")
+        #expect(text == "2024-02-29T23:59:59.123Z\treq\\t2\tINFO\tprice\\t205.50\rnext\n")
+        #expect(text.split(separator: "\t", omittingEmptySubsequences: false).count == 4)
+    }
+
     @Test(arguments: [
         (Int64(0), "1970-01-01T00:00:00.000Z"),
         (Int64(951_782_400_000), "2000-02-29T00:00:00.000Z"),

@@ -207,3 +207,75 @@ import TestSupport
         #expect(posted.first.map { String($0.path.split(separator: "/")[3]).removingPercentEncoding } == requestID)
     }
 }
+
+/// A `/next` answer with a header too large to read fails that invocation alone, with a
+/// `Runtime.HeaderTooLarge` error naming what is known of the header, and the loop goes on.
+@Suite struct OversizedHeaderTests {
+    static func clientContext(bytes: Int) -> HTTPHeader {
+        HTTPHeader("Lambda-Runtime-Client-Context", String(repeating: "A", count: bytes))
+    }
+
+    @Test func aHeaderOverLibcurlsLimitFailsItsInvocationAndTheLoopGoesOn() async throws {
+        let server = try RuntimeAPIServer(script: [
+            .event(Array("{}".utf8), requestID: "big-context", extraHeaders: [Self.clientContext(bytes: 300_000)]),
+            .event("2", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status == 1, "the loop ran until the script's 403")
+        let posted = try #require(server.requests(endingWith: "/big-context/error").first)
+        #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
+        #expect(posted.bodyText.contains(#""errorType":"Runtime.HeaderTooLarge""#))
+        #expect(posted.bodyText.contains("over 102400 bytes"), "\(posted.bodyText)")
+        #expect(posted.bodyText.contains("the header after Lambda-Runtime-Invoked-Function-Arn"), "\(posted.bodyText)")
+        #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2", "the next invocation runs")
+    }
+
+    @Test func aHeaderOverTheRuntimesLimitIsNamedWithItsSize() async throws {
+        let server = try RuntimeAPIServer(script: [
+            .event(Array("{}".utf8), requestID: "named", extraHeaders: [Self.clientContext(bytes: 80_000)]),
+            .event("2", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status == 1)
+        let posted = try #require(server.requests(endingWith: "/named/error").first)
+        #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
+        // The line: name, ": ", 80,000 bytes of value, CRLF.
+        #expect(posted.bodyText.contains("a Lambda-Runtime-Client-Context header of 80033 bytes, over the runtime's limit of 65536 bytes"), "\(posted.bodyText)")
+        #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2")
+    }
+
+    @Test func withoutItsRequestIdTheInvocationCannotBeFailedButTheLoopGoesOn() async throws {
+        let unnamed = RuntimeAPIServer.Invocation.event(Array("{}".utf8), requestID: "never-seen")
+        let server = try RuntimeAPIServer(script: [
+            RuntimeAPIServer.Invocation(headers: [Self.clientContext(bytes: 300_000)] + unnamed.headers, body: unnamed.body),
+            .event("2", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status == 1)
+        #expect(server.requests(endingWith: "/error").isEmpty)
+        #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2")
+    }
+
+    @Test func theHeadRecordsWhatItCouldRead() {
+        var head = ResponseHead()
+        for line in ["HTTP/1.1 200 OK\r\n", "Lambda-Runtime-Aws-Request-Id: r\r\n"] {
+            #expect(Array(line.utf8).withUnsafeBufferPointer { head.consume(line: $0) })
+        }
+        #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == nil, "a broken connection is not a header fault")
+        #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: true)
+            == .headerOverLibcurlLimit(endpoint: "/next", after: "Lambda-Runtime-Aws-Request-Id", limit: 102_400))
+        let big = Array("X-Big: \(String(repeating: "v", count: 70_000))\r\n".utf8)
+        #expect(!big.withUnsafeBufferPointer { head.consume(line: $0) })
+        #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == .headerTooLarge(endpoint: "/next", name: "X-Big", size: big.count, limit: 65_536))
+        #expect(StatusPolicy.afterNext(.unreadableHead(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
+            == .failInvocation(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
+        var complete = ResponseHead()
+        for line in ["HTTP/1.1 200 OK\r\n", "A: b\r\n", "\r\n"] {
+            _ = Array(line.utf8).withUnsafeBufferPointer { complete.consume(line: $0) }
+        }
+        #expect(complete.unreadable(endpoint: "/next", refusedByLibcurl: true) == nil, "a complete head is not unreadable")
+    }
+}

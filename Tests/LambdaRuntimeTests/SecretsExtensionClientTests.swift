@@ -41,19 +41,77 @@ import Glibc
         #expect(try client(server).secretString(id: "prices/redis-auth") == "quote\" slash\\ é")
     }
 
-    @Test func aRefusalCarriesTheStatusAndTheExtensionsReasonButNoCredential() throws {
+    @Test func aRefusalCarriesTheStatusAndTheAWSErrorNameButNotTheBody() throws {
         let server = try ExtensionStandIn { _ in
-            (400, "AccessDeniedException: User is not authorized to perform secretsmanager:GetSecretValue")
+            (400, #"{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/prices is not authorized"}"#)
         }
         defer { server.stop() }
 
         let error = #expect(throws: SecretsExtensionError.self) { try client(server).secretString(id: Self.secretARN) }
 
         #expect(error?.kind == .rejected(status: 400))
-        #expect(error?.message.contains("AccessDeniedException") == true)
+        #expect(error?.message.contains("HTTP 400, AccessDeniedException") == true)
         #expect(error?.message.contains(Self.secretARN) == true)
+        #expect(error?.message.contains("not authorized") == false, "the body's message is not quoted")
         #expect(error?.message.contains(Self.sessionToken) == false)
         #expect(error?.functionError.errorType == "Function.SecretUnavailable")
+    }
+
+    /// A stand-in that echoes its request back (headers included) in every place an error name
+    /// could be read: the token must reach neither the message nor the error JSON that is logged.
+    @Test(arguments: [
+        "plain text",
+        "json __type",
+        "json message",
+        "header",
+    ])
+    func anEchoingStandInCannotLeakTheSessionToken(echoIn place: String) throws {
+        let server = try ExtensionStandIn { request in
+            let echoed = request.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+            let token = request.header("x-aws-parameters-secrets-token") ?? ""
+            switch place {
+            case "plain text": return (403, "Forbidden\n" + echoed)
+            case "json __type": return (403, #"{"__type":"\#(token)Exception"}"#)
+            case "json message": return (400, #"{"__type":"AccessDeniedException","message":"\#(echoed.replacingOccurrences(of: "\n", with: " "))"}"#)
+            default: return (403, "")
+            }
+        } headers: { request in
+            place == "header" ? [HTTPHeader("X-Amzn-ErrorType", request.header("x-aws-parameters-secrets-token") ?? "")] : []
+        }
+        defer { server.stop() }
+
+        let error = #expect(throws: SecretsExtensionError.self) { try client(server).secretString(id: "prices/redis-auth") }
+
+        let message = try #require(error?.message)
+        #expect(!message.contains(Self.sessionToken), "\(message)")
+        #expect(!message.contains("7f3a"), "\(message)")
+        let logged = String(decoding: try #require(error).functionError.jsonPayload, as: UTF8.self)
+        #expect(!logged.contains(Self.sessionToken))
+        #expect(message.contains("HTTP \(place == "json message" ? 400 : 403)"))
+        #expect(!message.contains("Forbidden") && !message.contains("x-aws-parameters-secrets-token"), "no body bytes: \(message)")
+    }
+
+    @Test func theErrorNameMayComeFromTheErrorTypeHeader() throws {
+        let server = try ExtensionStandIn { _ in (400, "an unexpected error occurred while executing request") } headers: { _ in
+            [HTTPHeader("X-Amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.secretsmanager/")]
+        }
+        defer { server.stop() }
+        let error = #expect(throws: SecretsExtensionError.self) { try client(server).secretString(id: "x") }
+        #expect(error?.message.contains("HTTP 400, ResourceNotFoundException") == true)
+        #expect(error?.message.contains("unexpected error") == false)
+    }
+
+    @Test(arguments: [
+        (#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"m"}"#, "ResourceNotFoundException"),
+        (#"{"__type":"InternalFailure"}"#, nil),
+        (#"{"__type":"Access Denied Exception"}"#, nil),
+        (#"{"__type":"Exception"}"#, nil),
+        (#"{"code":"DecryptionFailureException"}"#, "DecryptionFailureException"),
+        ("400 Bad Request: an unexpected error occurred while executing request", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func onlyAnAWSErrorNameIsKept(body: String, expected: String?) {
+        #expect(SecretsExtensionRefusal.errorName(body: Array(body.utf8), errorTypeHeader: nil) == expected)
     }
 
     @Test func aBinarySecretIsRefusedWithoutQuotingTheAnswer() throws {
@@ -169,7 +227,10 @@ final class ExtensionStandIn: Sendable {
 
     var requests: [HTTPRequest] { recorded.withLock { $0 } }
 
-    init(port: UInt16 = 0, answer: @escaping @Sendable (HTTPRequest) -> (Int, String)?) throws {
+    init(
+        port: UInt16 = 0, answer: @escaping @Sendable (HTTPRequest) -> (Int, String)?,
+        headers: @escaping @Sendable (HTTPRequest) -> [HTTPHeader] = { _ in [] }
+    ) throws {
         let recorded = self.recorded, stopped = self.stopped
         let responder: LoopbackHTTPServer.Responder = { request in
             recorded.withLock { $0.append(request) }
@@ -178,7 +239,7 @@ final class ExtensionStandIn: Sendable {
                 stopped.signal()  // wake the next held request too
                 return HTTPResponse(status: 503)
             }
-            return .json(status, Array(body.utf8))
+            return .json(status, Array(body.utf8), headers: headers(request))
         }
         for _ in 0..<20 {
             let server = try LoopbackHTTPServer(port: port, maximumBodySize: 64 * 1024, responder: responder)

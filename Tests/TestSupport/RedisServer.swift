@@ -138,6 +138,12 @@ public final class RedisServer: @unchecked Sendable {
     /// Runs one command with `redis-cli` as the default user (or `user`) and returns its output.
     @discardableResult
     public func cli(_ arguments: String..., as user: User? = nil) throws -> String {
+        try cli(arguments, as: user)
+    }
+
+    /// `cli` with the arguments as an array.
+    @discardableResult
+    public func cli(_ arguments: [String], as user: User? = nil) throws -> String {
         var connection = ["-h", host, "-p", String(port), "--no-auth-warning"]
         if let tls = options.tls {
             connection += ["--tls", "--cacert", tls.caCertificatePath]

@@ -22,7 +22,9 @@ public final class TLSCertificates: Sendable {
     public let serverKey: ServerKey
 
     /// Makes a CA and a server certificate valid for `names` (default: localhost and 127.0.0.1).
-    /// The CA's key is always P-256.
+    /// The CA's key is always P-256. The certificate serves as a client certificate too: cluster
+    /// nodes (`tls-cluster yes`) present it to each other on the cluster bus, which always
+    /// verifies the peer.
     public static func make(names: [String] = ["localhost", "127.0.0.1"], serverKey: ServerKey = .ecdsa) throws -> TLSCertificates {
         let directory = try TemporaryDirectory.make(prefix: "redis-tls")
         let certificates = TLSCertificates(directory: directory, names: names, serverKey: serverKey)
@@ -52,7 +54,7 @@ public final class TLSCertificates: Sendable {
             subjectAltName=\(alternativeNames)
             basicConstraints=critical,CA:FALSE
             keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth
+            extendedKeyUsage=serverAuth,clientAuth
 
             """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]

@@ -78,6 +78,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
         case 413: "Payload Too Large"
         case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"

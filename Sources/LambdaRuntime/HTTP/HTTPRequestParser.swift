@@ -50,6 +50,12 @@ struct HTTPRequestParser {
         self.maximumBodySize = maximumBodySize
     }
 
+    /// Bytes of a request not yet returned (a head in progress, a body arriving, a pipelined request).
+    var hasBufferedBytes: Bool { !buffer.isEmpty || pending != nil }
+
+    /// The Content-Length of the request whose head is read and whose body is still arriving.
+    var pendingBodyLength: Int? { pending?.head.bodyLength }
+
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         buffer.append(contentsOf: bytes)
     }
@@ -78,7 +84,9 @@ struct HTTPRequestParser {
             method: head.method, target: head.target, headers: head.headers,
             body: Array(buffer[bodyStart..<bodyEnd]), keepAlive: head.keepAlive
         )
-        buffer.removeFirst(bodyEnd)
+        // A fresh buffer rather than removeFirst, which would keep the capacity of the largest
+        // body this connection ever carried for as long as it stays open.
+        buffer = buffer.count > bodyEnd ? Array(buffer[bodyEnd...]) : []
         pending = nil
         return .request(request)
     }

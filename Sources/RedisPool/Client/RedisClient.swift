@@ -23,6 +23,13 @@ public final class RedisClient: Sendable {
         self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext)
     }
 
+    /// One node of a cluster: the TLS context (the CA bundle read once) is shared by every node.
+    init(configuration: RedisConfiguration, sharedTLSContext: TLSContext?) throws(RedisError) {
+        try Self.validate(configuration)
+        self.configuration = configuration
+        self.pool = ConnectionPool(configuration: configuration, tlsContext: sharedTLSContext)
+    }
+
     private static let sharedClient = Mutex<RedisClient?>(nil)
 
     /// The client built from `environment` (the process environment unless the caller resolved

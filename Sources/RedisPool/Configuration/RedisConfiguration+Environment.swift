@@ -25,6 +25,7 @@ extension RedisConfiguration {
             ?? RESPParser.Limits.defaultMaximumReplyBytes
         configuration.maximumReplyElements = try reader.integer("REDIS_MAX_REPLY_ELEMENTS", in: 64...(256 << 20))
             ?? RESPParser.Limits.defaultMaximumReplyElements
+        configuration.clusterMode = try reader.clusterMode() ?? .auto
         return configuration
     }
 }
@@ -101,6 +102,14 @@ private struct EnvironmentReader {
         case "false": return false
         default: throw invalid(name, "\"\(raw)\" is neither true nor false")
         }
+    }
+
+    func clusterMode() throws(RedisError) -> ClusterMode? {
+        guard let raw = value("REDIS_CLUSTER_MODE") else { return nil }
+        guard let mode = ClusterMode(rawValue: raw.lowercased()) else {
+            throw invalid("REDIS_CLUSTER_MODE", "\"\(raw)\" is none of auto, enabled, disabled")
+        }
+        return mode
     }
 
     func username() throws(RedisError) -> String? {

@@ -26,6 +26,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// its connection is closed.
     public var maximumReplyBytes: Int
     public var maximumReplyElements: Int
+    /// Whether `endpoint` is a cluster's configuration endpoint (`RedisDeploymentClient` reads
+    /// it; a `RedisClient` always talks to the one endpoint).
+    public var clusterMode: ClusterMode = .auto
 
     public init(
         endpoint: String,

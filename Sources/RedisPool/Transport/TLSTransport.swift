@@ -132,7 +132,7 @@ final class TLSTransport: Transport {
         )
     }
 
-    private static func isIPAddress(_ text: String) -> Bool {
+    static func isIPAddress(_ text: String) -> Bool {
         var storage = in6_addr()
         return inet_pton(AF_INET, text, &storage) == 1 || inet_pton(AF_INET6, text, &storage) == 1
     }
