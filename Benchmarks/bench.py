@@ -209,11 +209,13 @@ def swift_variants(arguments, work_dir):
     return variants
 
 
-def zip_sizes(dist_dir):
-    if not os.path.isdir(dist_dir):
+def zip_sizes(dist_dir, architecture):
+    """scripts/package.sh's zips for one architecture: x86_64 in dist/, arm64 in dist/arm64/."""
+    folder = dist_dir if architecture == "x86_64" else os.path.join(dist_dir, architecture)
+    if not os.path.isdir(folder):
         return []
-    return sorted((name, os.path.getsize(os.path.join(dist_dir, name)))
-                  for name in os.listdir(dist_dir) if name.endswith(".zip"))
+    return sorted((name, os.path.getsize(os.path.join(folder, name)))
+                  for name in os.listdir(folder) if name.endswith(".zip"))
 
 
 def python_zip_size(handler_path, python, work_dir):
@@ -438,14 +440,16 @@ def print_c_function_targets(by_key, prefix, build):
 
 
 def print_zip_sizes(arguments, work_dir):
-    zips = zip_sizes(arguments.dist)
     python_size = python_zip_size(os.path.join(arguments.python_handler_dir, "price_handler.py"), arguments.python, work_dir)
     print("| deployment zip | bytes | MiB |")
     print("|---|---:|---:|")
-    for name, size in zips:
-        print(f"| {name} | {size:,} | {size / 1048576:.2f} |")
-    if not zips:
-        print(f"| Swift functions | n/a | no zips in {arguments.dist}: run scripts/package.sh first |")
+    # arm64 zips are sized only: they run here under qemu, whose timings say nothing about Graviton.
+    for architecture, command in (("x86_64", "scripts/package.sh"), ("arm64", "scripts/package.sh --arch arm64")):
+        zips = zip_sizes(arguments.dist, architecture)
+        for name, size in zips:
+            print(f"| {name} ({architecture}) | {size:,} | {size / 1048576:.2f} |")
+        if not zips:
+            print(f"| Swift functions ({architecture}) | n/a | no zips: run {command} first |")
     print(f"| Python handler + redis-py (awslambdaric is in the managed runtime) | {python_size:,} | "
           f"{python_size / 1048576:.2f} |")
     print()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks against the limits of issues 6 and 13 (not part of the test command): the Swift runtime
 # against a C libcurl loop, PriceCacheHandler against Redis round trips and against the same price
-# update written in C (Benchmarks/price-function.c), the Python stack of the original
-# design, and the deployment zip sizes. Prints one table of medians over alternating rounds.
+# update written in C (Benchmarks/price-function.c), the Python stack of the original design, and
+# the deployment zip sizes (x86_64 from dist/, arm64 from dist/arm64/: sizes only, no timings, as
+# arm64 runs here only under emulation). Prints one table of medians over alternating rounds.
 #
 # usage: scripts/bench.sh [--rounds N] [--scale F] [--only ROW,ROW]   (defaults: 7 rounds, scale 1, every row)
 # The rows include a 100-record Kinesis batch against a three-primary Redis Cluster (cluster_batch).
