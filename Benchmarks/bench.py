@@ -209,11 +209,13 @@ def swift_variants(arguments, work_dir):
     return variants
 
 
-def zip_sizes(dist_dir):
-    if not os.path.isdir(dist_dir):
+def zip_sizes(dist_dir, architecture):
+    """scripts/package.sh's zips for one architecture: x86_64 in dist/, arm64 in dist/arm64/."""
+    folder = dist_dir if architecture == "x86_64" else os.path.join(dist_dir, architecture)
+    if not os.path.isdir(folder):
         return []
-    return sorted((name, os.path.getsize(os.path.join(dist_dir, name)))
-                  for name in os.listdir(dist_dir) if name.endswith(".zip"))
+    return sorted((name, os.path.getsize(os.path.join(folder, name)))
+                  for name in os.listdir(folder) if name.endswith(".zip"))
 
 
 def python_zip_size(handler_path, python, work_dir):
@@ -244,6 +246,7 @@ def main():
     parser.add_argument("--server", required=True, help="runtime-api-server binary")
     parser.add_argument("--reference", required=True, help="reference-loop binary")
     parser.add_argument("--reference-static", help="reference-loop linked like the packaged bootstrap")
+    parser.add_argument("--price-function", help="price-function binary (the C direct update and batch)")
     parser.add_argument("--swift-bin", required=True, help="folder of the release Swift executables")
     parser.add_argument("--python", required=True, help="python of the venv with awslambdaric and redis")
     parser.add_argument("--python-handler-dir", required=True)
@@ -255,7 +258,7 @@ def main():
     if arguments.rounds < 1:
         sys.exit("bench: --rounds must be at least 1")
     # Python rows run in the handler's folder: every path must survive the change of folder.
-    for name in ("server", "reference", "reference_static", "swift_bin", "python", "python_handler_dir", "dist"):
+    for name in ("server", "reference", "reference_static", "price_function", "swift_bin", "python", "python_handler_dir", "dist"):
         if getattr(arguments, name):
             setattr(arguments, name, os.path.abspath(getattr(arguments, name)))
 
@@ -278,6 +281,13 @@ def main():
         if arguments.reference_static:
             rows.append(Row("pkg_c", "C libcurl loop (echo, static libcurl as packaged)", [arguments.reference_static],
                             direct_event, count(3000)))
+        if arguments.price_function:
+            rows += [
+                Row("cfn_direct", "C function direct update (hiredis, cJSON)", [arguments.price_function], direct_event,
+                    count(2000)),
+                Row("cfn_batch", f"C function Kinesis {BATCH_SIZE} records (hiredis, cJSON)", [arguments.price_function],
+                    batch_event, count(500)),
+            ]
         for variant in swift_variants(arguments, work_dir):
             rows += [
                 Row(variant.key + "echo", f"RuntimeEcho ({variant.label})", [variant.path("RuntimeEcho")], direct_event,
@@ -401,6 +411,7 @@ def print_targets(by_key, round_trip):
             measured = batch.median("p50_us")
             print(f"| Kinesis {BATCH_SIZE}-record batch p50 | {build} | {measured:.1f} us | 1000 us | "
                   f"{verdict(measured <= 1000)} |")
+        print_c_function_targets(by_key, prefix, build)
     for swift_key, python_key, what in (("echo", "py_echo", "echo"), ("direct", "py_direct", "direct update"),
                                         ("batch", "py_batch", f"{BATCH_SIZE}-record batch")):
         swift_row, python_row = by_key.get(swift_key), by_key.get(python_key)
@@ -410,15 +421,35 @@ def print_targets(by_key, round_trip):
     print()
 
 
+def print_c_function_targets(by_key, prefix, build):
+    """Issue 13: the Swift function against the same update written in C (Benchmarks/price-function.c)."""
+    c_direct, c_batch = by_key.get("cfn_direct"), by_key.get("cfn_batch")
+    direct, batch = by_key.get(prefix + "direct"), by_key.get(prefix + "batch")
+    if c_direct and c_direct.results and direct and direct.results:
+        for figure, limit in (("p50_us", 1.15), ("p99_us", 1.5)):
+            ratio = direct.median(figure) / c_direct.median(figure)
+            print(f"| direct update {figure[:3]} / C function {figure[:3]} | {build} | {ratio:.2f}x | {limit}x | "
+                  f"{verdict(ratio <= limit)} |")
+    if direct and direct.results:
+        busy = direct.median("redis_us")
+        print(f"| Redis busy per direct update | {build} | {busy:.1f} us | 8 us | {verdict(busy <= 8)} |")
+    if c_batch and c_batch.results and batch and batch.results:
+        ratio = batch.median("per_second") / c_batch.median("per_second")
+        print(f"| Kinesis {BATCH_SIZE}-record records/s / C function's | {build} | {ratio:.2f}x | 1.3x (at least) | "
+              f"{verdict(ratio >= 1.3)} |")
+
+
 def print_zip_sizes(arguments, work_dir):
-    zips = zip_sizes(arguments.dist)
     python_size = python_zip_size(os.path.join(arguments.python_handler_dir, "price_handler.py"), arguments.python, work_dir)
     print("| deployment zip | bytes | MiB |")
     print("|---|---:|---:|")
-    for name, size in zips:
-        print(f"| {name} | {size:,} | {size / 1048576:.2f} |")
-    if not zips:
-        print(f"| Swift functions | n/a | no zips in {arguments.dist}: run scripts/package.sh first |")
+    # arm64 zips are sized only: they run here under qemu, whose timings say nothing about Graviton.
+    for architecture, command in (("x86_64", "scripts/package.sh"), ("arm64", "scripts/package.sh --arch arm64")):
+        zips = zip_sizes(arguments.dist, architecture)
+        for name, size in zips:
+            print(f"| {name} ({architecture}) | {size:,} | {size / 1048576:.2f} |")
+        if not zips:
+            print(f"| Swift functions ({architecture}) | n/a | no zips: run {command} first |")
     print(f"| Python handler + redis-py (awslambdaric is in the managed runtime) | {python_size:,} | "
           f"{python_size / 1048576:.2f} |")
     print()

@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
 # Runs a freshly packaged zip outside the build environment, as Lambda would:
 #
-#   scripts/test-package.sh [--plain-token] [FUNCTION...]
-#       (default: PriceCacheHandler SignalHandler; RuntimeEcho also works)
+#   scripts/test-package.sh [--arch x86_64|arm64] [--plain-token] [FUNCTION...]
+#       (default: x86_64; PriceCacheHandler SignalHandler; RuntimeEcho also works)
 #
 # The zip's bootstrap runs in a chroot that holds only glibc's libraries, /proc, minimal /etc
 # files and a CA bundle at /etc/pki/tls/certs/ca-bundle.crt (where Amazon Linux keeps it), so a
 # hidden dependency on this machine (a shared library, a config file, Debian's certificate path)
-# makes it fail. It talks to a local Runtime API (scripts/local_runtime_api.py), obtains the Redis
+# makes it fail. An arm64 bootstrap runs there under qemu-aarch64-static (user-mode emulation,
+# copied into the chroot) with -L /, the chroot's arm64 glibc (from the arm64 toolchain's trixie
+# sysroot): the same checks, on the real arm64 binary; its timings mean nothing.
+# First, without any configuration, the bootstrap must print its usage text and exit 2. It talks to a local Runtime API (scripts/local_runtime_api.py), obtains the Redis
 # AUTH token from a local stand-in of the Parameters and Secrets extension
 # (scripts/local_secrets_extension.py), and writes to a local TLS-only redis-server whose CA is the
 # chroot's bundle. A price update (a trading signal for SignalHandler) goes in; the key is read
 # back with redis-cli.
 # --plain-token gives the function REDIS_AUTH_TOKEN instead (the local-use path).
 #
-# Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip.
+# Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip; for
+# arm64 also qemu-user-static.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$REPO_ROOT/scripts/lib/versions.sh"
+. "$REPO_ROOT/scripts/lib/tools.sh"
+. "$REPO_ROOT/scripts/lib/arm64-toolchain.sh"
+. "$REPO_ROOT/scripts/lib/glibc-check.sh"
 TOKEN_SOURCE=secret
-if [ "${1:-}" = --plain-token ]; then
-    TOKEN_SOURCE=environment
-    shift
-fi
+ARCH=x86_64
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --plain-token) TOKEN_SOURCE=environment; shift ;;
+        --arch)
+            case "${2:-}" in
+                x86_64|arm64) ARCH=$2 ;;
+                *) printf 'error: --arch takes x86_64 or arm64\n' >&2; exit 2 ;;
+            esac
+            shift 2
+            ;;
+        *) break ;;
+    esac
+done
 FUNCTIONS=("$@")
 [ ${#FUNCTIONS[@]} -gt 0 ] || FUNCTIONS=(PriceCacheHandler SignalHandler)
 CA_BUNDLE_PATH=/etc/pki/tls/certs/ca-bundle.crt
@@ -33,9 +51,6 @@ SIGNAL_EVENT='{"symbol":"MSFT","strategy_id":"momentum","signal":"buy","confiden
 
 WORK=""
 PIDS=()
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 main() {
     local function
@@ -50,12 +65,17 @@ main() {
     for tool in redis-server redis-cli openssl python3 unzip chroot; do
         command -v "$tool" >/dev/null || die "$tool is not installed"
     done
+    if [ "$ARCH" = arm64 ]; then
+        command -v qemu-aarch64-static >/dev/null \
+            || die "qemu-aarch64-static is not installed (apt-get install qemu-user-static; scripts/install-deps.sh does)"
+    fi
 
     WORK=$(mktemp -d /tmp/test-package.XXXXXX)
     trap cleanup EXIT
 
-    "$REPO_ROOT/scripts/package.sh" "${FUNCTIONS[@]}"
+    "$REPO_ROOT/scripts/package.sh" --arch "$ARCH" "${FUNCTIONS[@]}"
     check_refuses_host_linked_binary "${FUNCTIONS[0]}"
+    if [ "$ARCH" = arm64 ]; then check_relink_needs_forwarders "${FUNCTIONS[0]}"; fi
     make_certificates "$WORK/tls"
     openssl rand -hex 24 > "$WORK/auth-token"
     start_tls_redis "$WORK/redis"
@@ -68,7 +88,8 @@ test_function() {
     FUNCTION=$1
     RUN="$WORK/$FUNCTION"
     mkdir -p "$RUN"
-    make_chroot "$RUN/root" "$REPO_ROOT/dist/$FUNCTION.zip" "$WORK/tls/ca.crt"
+    make_chroot "$RUN/root" "$(zip_path "$FUNCTION")" "$WORK/tls/ca.crt"
+    check_usage_text
     if [ "$FUNCTION" = SignalHandler ]; then
         printf '%s' "$SIGNAL_EVENT" > "$RUN/event.json"
     else
@@ -77,19 +98,74 @@ test_function() {
     run_bootstrap_until_answered "$RUN/event.json"
     verify_"$FUNCTION"
     umount "$RUN/root/proc"
-    log "PASS: $FUNCTION.zip ran outside the build environment"
+    log "PASS: $(zip_path "$FUNCTION" | sed "s|^$REPO_ROOT/||") ran outside the build environment"
+}
+
+zip_path() {
+    case "$ARCH" in
+        x86_64) echo "$REPO_ROOT/dist/$1.zip" ;;
+        *) echo "$REPO_ROOT/dist/$ARCH/$1.zip" ;;
+    esac
+}
+
+# bootstrap_command: how the chroot starts /var/task/bootstrap (for arm64 under qemu, whose -L is
+# the chroot's own arm64 glibc).
+bootstrap_command() {
+    if [ "$ARCH" = arm64 ]; then
+        printf '%s\n' /usr/bin/qemu-aarch64-static -L / /var/task/bootstrap
+    else
+        printf '%s\n' /var/task/bootstrap
+    fi
+}
+
+# Without AWS_LAMBDA_RUNTIME_API or arguments, the bootstrap explains itself and exits 2: the
+# cheapest proof that it starts at all (loader, glibc symbol versions, static initialisers).
+check_usage_text() {
+    local command=() status=0
+    mapfile -t command < <(bootstrap_command)
+    env -i PATH=/usr/bin:/bin "$(command -v chroot)" "$RUN/root" "${command[@]}" > "$RUN/usage.out" 2>&1 || status=$?
+    if [ "$status" -ne 2 ] || ! grep -q "^Usage: " "$RUN/usage.out"; then
+        cat "$RUN/usage.out" >&2
+        die "$FUNCTION's $ARCH bootstrap, run without configuration, exited $status without its usage text"
+    fi
+    log "$FUNCTION ($ARCH) starts and prints its usage text"
 }
 
 # The glibc check must not be vacuous: SwiftPM's own link of the same product (glibc 2.36, shared
 # libcurl and OpenSSL) has to be refused, with the culprits named.
 check_refuses_host_linked_binary() {
     local host_linked report
-    host_linked="$(swift build -c release --static-swift-stdlib --scratch-path "$REPO_ROOT/.build-lambda" --show-bin-path)/$1"
-    if report=$(bash -c '. "$1/scripts/lib/versions.sh"; . "$1/scripts/lib/glibc-check.sh"; check_glibc_compat "$2"' _ "$REPO_ROOT" "$host_linked" 2>&1); then
+    if [ "$ARCH" = arm64 ]; then
+        host_linked="$ARM64_ROOT$ARM64_SCRATCH_DIR/$ARM64_TRIPLE/release/$1"
+    else
+        host_linked="$(swift build -c release --static-swift-stdlib --scratch-path "$REPO_ROOT/.build-lambda" --show-bin-path)/$1"
+    fi
+    if report=$(check_glibc_compat "$ARCH" "$host_linked" 2>&1); then
         die "the glibc check accepted $host_linked, which needs glibc 2.34+"
     fi
     grep -q '__libc_start_main@GLIBC_2.34' <<< "$report" || die "the glibc check did not name the offending symbols: $report"
     log "the glibc check refuses SwiftPM's own link ($(grep -c '@GLIBC_' <<< "$report") symbols above GLIBC_2.26)"
+}
+
+# The forwarders of scripts/lib/glibc-forwarders.c must be what makes trixie's archives link, and
+# a symbol without one must stop the relink by name: relinking with an empty forwarder archive has
+# to fail, naming the glibc 2.38 functions trixie's archives call.
+check_relink_needs_forwarders() {
+    local product=$1 output
+    if output=$(
+        . "$REPO_ROOT/scripts/lib/static-curl.sh"
+        . "$REPO_ROOT/scripts/lib/relink.sh"
+        mkdir -p "$WORK/no-forwarders"
+        "$TOOLS_DIR/venv/bin/python" -m ziglang ar rcs "$WORK/no-forwarders/libempty.a"
+        glibc_forwarders_archive_for() { echo "$WORK/no-forwarders/libempty.a"; }
+        export ZIG_GLOBAL_CACHE_DIR="$TOOLS_DIR/zig-cache"
+        relink_bootstrap arm64 "$product" "$ARM64_ROOT$ARM64_SCRATCH_DIR/$ARM64_TRIPLE/release" "$WORK/no-forwarders/bootstrap" 2>&1
+    ); then
+        die "the arm64 relink of $product succeeded without the glibc forwarders: are they still needed?"
+    fi
+    grep -q 'undefined symbol: __isoc23_strtol$' <<< "$output" \
+        || die "the arm64 relink without forwarders failed, but not by naming __isoc23_strtol: $output"
+    log "without its forwarders the arm64 relink fails by name ($(grep -o 'undefined symbol: [A-Za-z0-9_]*' <<< "$output" | sort -u | sed 's/undefined symbol: //' | paste -sd ' '))"
 }
 
 cleanup() {
@@ -124,7 +200,11 @@ make_chroot() {
     local root=$1 zip_file=$2 ca_file=$3
     mkdir -p "$root"/{proc,tmp,var/task,etc/pki/tls/certs}
     chmod 1777 "$root/tmp"
-    copy_glibc_libraries "$root"
+    if [ "$ARCH" = arm64 ]; then
+        copy_arm64_glibc_libraries "$root"
+    else
+        copy_glibc_libraries "$root"
+    fi
     # Only 127.0.0.1: the redis-server below listens on IPv4 loopback.
     printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
     printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
@@ -146,6 +226,21 @@ copy_glibc_libraries() {
         mkdir -p "$root$(dirname "$library")"
         cp -L "$library" "$root$library"
     done
+}
+
+# The arm64 counterpart: libc6:arm64 of the arm64 toolchain's trixie sysroot (merged /usr, so the
+# loader's /lib path is a link), and the emulator, a static x86_64 program.
+copy_arm64_glibc_libraries() {
+    local root=$1 library
+    [ -f "$ARM64_TOOLCHAIN_DIR/ready" ] || die "the arm64 toolchain is not installed (scripts/package.sh --arch arm64 installs it)"
+    mkdir -p "$root/usr/lib" "$root/usr/bin"
+    ln -s usr/lib "$root/lib"
+    chroot "$ARM64_ROOT" dpkg -L libc6:arm64 | grep -E '\.so(\.[0-9]+)*$' | grep -v /gconv/ | while read -r library; do
+        [ -e "$ARM64_ROOT$library" ] || continue
+        mkdir -p "$root$(dirname "$library")"
+        cp -L "$ARM64_ROOT$library" "$root$library"
+    done
+    cp "$(command -v qemu-aarch64-static)" "$root/usr/bin/qemu-aarch64-static"
 }
 
 start_tls_redis() {
@@ -201,6 +296,8 @@ wait_for_file() {
 # run_bootstrap_until_answered EVENT_FILE: the bootstrap, in the chroot, with only the variables
 # Lambda sets plus the function's own configuration, until the Runtime API has its answer.
 run_bootstrap_until_answered() {
+    local command=()
+    mapfile -t command < <(bootstrap_command)
     mkdir -p "$RUN/answers"
     python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$RUN/runtime-api.port" \
         --output-dir "$RUN/answers" --timeout 60 "$@" &
@@ -218,7 +315,7 @@ run_bootstrap_until_answered() {
         PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$(cat "$WORK/extension.port")" \
         REDIS_ENDPOINT=localhost REDIS_PORT="$REDIS_PORT" REDIS_SSL=true \
         "$(token_variable)" \
-        "$(command -v chroot)" "$RUN/root" /var/task/bootstrap > "$RUN/bootstrap.log" 2>&1 &
+        "$(command -v chroot)" "$RUN/root" "${command[@]}" > "$RUN/bootstrap.log" 2>&1 &
     local bootstrap_pid=$!
     PIDS+=($bootstrap_pid)
 

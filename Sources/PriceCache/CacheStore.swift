@@ -28,6 +28,8 @@ public final class CacheStore: Sendable {
     /// its own writes.
     public func write(_ writes: [CacheWrite], deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<WriteOutcome, RedisError>] {
         guard !writes.isEmpty else { return [] }
+        // One write names one key, so one slot: the same call serves a single primary and a cluster.
+        if writes.count == 1 { return [try writeAlone(writes[0], deadline: deadline)] }
         if let table = try client.routingTable(deadline: deadline) { return try writeByNode(writes, table: table, deadline: deadline) }
         let chunks = stride(from: 0, to: writes.count, by: Self.maximumWritesPerScriptCall).map {
             writes[$0..<min($0 + Self.maximumWritesPerScriptCall, writes.count)]
@@ -39,6 +41,14 @@ public final class CacheStore: Sendable {
             outcomes += Self.outcomes(of: reply, writeCount: chunk.count)
         }
         return outcomes
+    }
+
+    /// One write (a direct invoke's): the single-write script, a third cheaper for Redis than the
+    /// batch script with one write, same semantics and reply.
+    private func writeAlone(_ write: CacheWrite, deadline: ContinuousClock.Instant?) throws(RedisError) -> Result<WriteOutcome, RedisError> {
+        let replies = try client.runPipelined(CacheWrite.singleWriteScript, calls: [write.singleScriptCall], deadline: deadline)
+        guard let reply = replies.first else { return .failure(RedisError(.protocolError, "no reply to the cache write script")) }
+        return Self.outcomes(of: reply, writeCount: 1)[0]
     }
 
     /// One script call's reply read write by write; an error for the whole call (the script

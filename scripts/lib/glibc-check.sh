@@ -1,18 +1,43 @@
-# Checks that an ELF executable starts on Amazon Linux 2 (glibc 2.26) without anything else:
-# exactly what the dynamic loader checks, read from the file itself.
+# Checks that an ELF executable starts on Amazon Linux 2 (glibc 2.26) without anything else, for
+# x86_64 or arm64: exactly what the dynamic loader checks, read from the file itself.
 # Requires: versions.sh sourced. Prints the offenders and returns 1 on failure.
 
-# glibc's own libraries (and its loader): present on every Lambda runtime image.
-GLIBC_LIBRARIES="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 ld-linux-x86-64.so.2"
-GLIBC_LOADER=/lib64/ld-linux-x86-64.so.2
+# select_glibc_architecture ARCH: sets GLIBC_LIBRARIES (glibc's own libraries and its loader,
+# present on every Lambda runtime image), GLIBC_LOADER and ELF_MACHINE (readelf's name for ARCH).
+select_glibc_architecture() {
+    case "$1" in
+        x86_64)
+            GLIBC_LOADER=/lib64/ld-linux-x86-64.so.2
+            ELF_MACHINE="Advanced Micro Devices X86-64"
+            ;;
+        arm64)
+            GLIBC_LOADER=/lib/ld-linux-aarch64.so.1
+            ELF_MACHINE=AArch64
+            ;;
+        *) printf 'unknown architecture "%s" (choose x86_64 or arm64)\n' "$1" >&2; return 1 ;;
+    esac
+    GLIBC_LIBRARIES="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 ${GLIBC_LOADER##*/}"
+}
 
-# check_glibc_compat FILE
+# check_glibc_compat ARCH FILE
 check_glibc_compat() {
-    local file=$1 failed=0
+    local arch=$1 file=$2 failed=0
+    select_glibc_architecture "$arch" || return 1
+    check_machine "$file" || return 1
     check_loader "$file" || failed=1
     check_needed_libraries "$file" || failed=1
     check_symbol_versions "$file" || failed=1
     return $failed
+}
+
+# A binary for the other architecture would pass the other checks and fail on Lambda with
+# "exec format error".
+check_machine() {
+    local machine
+    machine=$(readelf -h "$1" | sed -n 's/^ *Machine: *//p')
+    [ "$machine" = "$ELF_MACHINE" ] && return 0
+    printf '%s is built for "%s", expected %s\n' "$1" "$machine" "$ELF_MACHINE" >&2
+    return 1
 }
 
 check_loader() {
@@ -38,8 +63,8 @@ check_needed_libraries() {
 }
 
 # Two views of the same requirement: readelf -V lists the version needs the loader checks, per
-# library; objdump -T names the imported symbol behind each one (what a human needs to find the
-# culprit). Versions needed from non-glibc libraries are already reported by the NEEDED check.
+# library; readelf --dyn-syms names the imported symbol behind each one (what a human needs to find
+# the culprit). readelf, not objdump: Debian's objdump reads only its own architecture's files. Versions needed from non-glibc libraries are already reported by the NEEDED check.
 check_symbol_versions() {
     local file=$1 version offenders=()
     while read -r version; do
@@ -49,8 +74,8 @@ check_symbol_versions() {
 
     printf '%s needs symbols newer than GLIBC_%s:\n' "$file" "$GLIBC_TARGET_VERSION" >&2
     for version in "${offenders[@]}"; do
-        objdump -T "$file" | awk -v version="$version" '
-            /\*UND\*/ { for (i = 1; i < NF; i++) if ($i == version || $i == "(" version ")") print "  " $NF "@" version }'
+        readelf -W --dyn-syms "$file" | awk -v version="$version" '
+            $7 == "UND" && $8 ~ ("@" version "$") { print "  " $8 }' | sed 's/@@*/@/'
     done | sort -u >&2
     return 1
 }

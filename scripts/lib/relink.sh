@@ -1,22 +1,51 @@
-# Relinks a SwiftPM release product into a bootstrap that needs only glibc <= $GLIBC_TARGET_VERSION.
-# Requires: tools.sh sourced, ZIG_CC and STATIC_CURL_PREFIX set.
+# Relinks a SwiftPM release product into a bootstrap that needs only glibc <= $GLIBC_TARGET_VERSION,
+# for x86_64 or arm64.
+# Requires: tools.sh and static-curl.sh sourced; ensure_zig_cc ARCH, ensure_glibc_forwarders ARCH
+# and ensure_static_curl ARCH done; for arm64 also arm64-toolchain.sh sourced.
 #
-# SwiftPM links with the host toolchain against Debian's glibc 2.36 and shared libcurl/OpenSSL.
-# We keep its object files and link them again with zig cc, whose glibc stubs carry the symbol
-# versions of glibc $GLIBC_TARGET_VERSION, against static archives only.
+# SwiftPM links with its toolchain against a newer glibc (Debian's 2.36 here, trixie's 2.41 for
+# arm64) and shared libcurl/OpenSSL. We keep its object files and link them again with zig cc,
+# whose glibc stubs carry the symbol versions of glibc $GLIBC_TARGET_VERSION, against static
+# archives only.
 
-SWIFT_BIN_DIR="$(dirname "$(readlink -f "$(command -v swift)")")"
-SWIFT_STATIC_DIR="$(dirname "$SWIFT_BIN_DIR")/lib/swift_static/linux"
-DEBIAN_LIB_DIR=/usr/lib/x86_64-linux-gnu
+HOST_SWIFT_BIN_DIR="$(dirname "$(readlink -f "$(command -v swift)")")"
 
-# relink_bootstrap PRODUCT BIN_DIR OUTPUT
+# select_relink_architecture ARCH: where ARCH's pieces are. Sets SWIFT_STATIC_DIR (the Swift
+# runtime's static archives), OBJECT_ROOT (prefix of the paths SwiftPM recorded: its build ran in
+# the chroot for arm64), DEBIAN_LIB_DIR (OpenSSL, zlib), LIBSTDCXX_ARCHIVE, STATIC_CURL_PREFIX,
+# OPENSSL_LIBRARIES and GLIBC_FORWARDERS_ARCHIVE.
+select_relink_architecture() {
+    STATIC_CURL_PREFIX="$(static_curl_build_dir "$1")/prefix"
+    GLIBC_FORWARDERS_ARCHIVE=$(glibc_forwarders_archive_for "$1")
+    OPENSSL_LIBRARIES=$(openssl_static_libraries "$1")
+    case "$1" in
+        x86_64)
+            SWIFT_STATIC_DIR="$(dirname "$HOST_SWIFT_BIN_DIR")/lib/swift_static/linux"
+            OBJECT_ROOT=""
+            DEBIAN_LIB_DIR=/usr/lib/x86_64-linux-gnu
+            LIBSTDCXX_ARCHIVE=$(gcc -print-file-name=libstdc++.a)
+            [ -f "$LIBSTDCXX_ARCHIVE" ] || die "GCC's libstdc++.a not found (install libstdc++-12-dev)"
+            ;;
+        arm64)
+            SWIFT_STATIC_DIR="$ARM64_ROOT$ARM64_SWIFT_RESOURCE_DIR/linux"
+            OBJECT_ROOT="$ARM64_ROOT"
+            DEBIAN_LIB_DIR="$ARM64_ROOT/usr/lib/aarch64-linux-gnu"
+            LIBSTDCXX_ARCHIVE="$ARM64_ROOT/usr/lib/gcc/aarch64-linux-gnu/$GCC_TRIXIE_MAJOR/libstdc++.a"
+            [ -f "$LIBSTDCXX_ARCHIVE" ] || die "$LIBSTDCXX_ARCHIVE not found: the arm64 toolchain is incomplete (remove ${ARM64_TOOLCHAIN_DIR#"$REPO_ROOT"/} and run again)"
+            ;;
+        *) die "unknown architecture '$1' (choose x86_64 or arm64)" ;;
+    esac
+}
+
+# relink_bootstrap ARCH PRODUCT BIN_DIR OUTPUT
 relink_bootstrap() {
-    local product=$1 bin_dir=$2 output=$3
+    local arch=$1 product=$2 bin_dir=$3 output=$4
+    select_relink_architecture "$arch"
     local link_file_list="$bin_dir/$product.product/Objects.LinkFileList"
     [ -f "$link_file_list" ] || die "$link_file_list not found: did swift build -c release build $product?"
 
     local objects=()
-    mapfile -t objects < <(sed -e "s/^'//" -e "s/'\$//" "$link_file_list")
+    mapfile -t objects < <(sed -e "s/^'//" -e "s/'\$//" -e "s|^|$OBJECT_ROOT|" "$link_file_list")
 
     local shim_dir="$bin_dir/$product.bootstrap"
     mkdir -p "$shim_dir"
@@ -30,9 +59,18 @@ relink_bootstrap() {
     done
 
     # -s: no symbol table in the zip (size is cold-start time); lld needs no archive ordering.
-    "$ZIG_CC" -O2 -s -o "$output" "$SWIFT_STATIC_DIR/x86_64/swiftrt.o" "${objects[@]}" \
-        "$shim_dir/entry.c" "${libraries[@]}" >&2 \
-        || die "relinking $product with zig cc failed"
+    # The forwarders come last: only what nothing else defines is taken from them.
+    "$(zig_cc_for "$arch")" -O2 -s -o "$output" "$SWIFT_STATIC_DIR/$(uname_machine "$arch")/swiftrt.o" \
+        "${objects[@]}" "$shim_dir/entry.c" "${libraries[@]}" "$GLIBC_FORWARDERS_ARCHIVE" >&2 \
+        || die "relinking $product for $arch with zig cc failed"
+}
+
+# uname_machine ARCH: the Swift runtime's folder name for ARCH.
+uname_machine() {
+    case "$1" in
+        x86_64) echo x86_64 ;;
+        arm64) echo aarch64 ;;
+    esac
 }
 
 # write_entry_shim PRODUCT FILE
@@ -44,8 +82,9 @@ write_entry_shim() {
 int ${product}_main(int argc, char **argv);
 int main(int argc, char **argv) { return ${product}_main(argc, argv); }
 
-/* GCC 12's libstdc++.a reads this glibc 2.32 variable to skip atomics in single-threaded
-   programs; 0 means "may be multi-threaded, always use atomics", which is always correct. */
+/* GCC's libstdc++.a (12 for x86_64, 14 for arm64) reads this glibc 2.32 variable to skip atomics
+   in single-threaded programs; 0 means "may be multi-threaded, always use atomics", which is
+   always correct. */
 char __libc_single_threaded = 0;
 C
 }
@@ -54,7 +93,8 @@ C
 # plus what the static Swift runtime needs (the toolchain's static-stdlib-args.lnk), once each.
 required_libraries() {
     {
-        "$SWIFT_BIN_DIR/swift-autolink-extract" "$@" -o - || die "swift-autolink-extract failed"
+        # The host's tool reads any ELF object's autolink section, aarch64 ones included.
+        "$HOST_SWIFT_BIN_DIR/swift-autolink-extract" "$@" -o - || die "swift-autolink-extract failed"
         awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^-l/) print $i }' "$SWIFT_STATIC_DIR/static-stdlib-args.lnk"
         # The Swift runtime and libstdc++ need an unwinder (backtraces, C++ exceptions).
         echo -lunwind
@@ -72,15 +112,14 @@ library_argument() {
         # _dl_find_object (glibc 2.35) and libgcc_s.so is not part of glibc.
         unwind) echo -lunwind ;;
         # libcurl.a records no dependencies of its own: add the archives it was configured with.
-        curl) printf '%s\n' "$STATIC_CURL_PREFIX/lib/libcurl.a" "$DEBIAN_LIB_DIR"/lib{ssl,crypto,z}.a ;;
-        ssl|crypto|z) echo "$DEBIAN_LIB_DIR/lib$name.a" ;;
-        # zig would map -lstdc++ to its own libc++; the Swift runtime was built against libstdc++.
-        stdc++)
-            local archive
-            archive=$(gcc -print-file-name=libstdc++.a)
-            [ -f "$archive" ] || die "GCC's libstdc++.a not found (install libstdc++-12-dev)"
-            echo "$archive"
+        curl)
+            echo "$STATIC_CURL_PREFIX/lib/libcurl.a"
+            local library
+            for library in $OPENSSL_LIBRARIES; do echo "$DEBIAN_LIB_DIR/lib$library.a"; done
             ;;
+        ssl|crypto|z|zstd) echo "$DEBIAN_LIB_DIR/lib$name.a" ;;
+        # zig would map -lstdc++ to its own libc++; the Swift runtime was built against libstdc++.
+        stdc++) echo "$LIBSTDCXX_ARCHIVE" ;;
         *)
             [ -f "$SWIFT_STATIC_DIR/lib$name.a" ] || die "no static archive for -l$name: teach library_argument in scripts/lib/relink.sh where it comes from"
             echo "$SWIFT_STATIC_DIR/lib$name.a"
