@@ -154,8 +154,8 @@ public struct CacheWrite: Sendable, Hashable {
         return (Array(call.keys.prefix(1)), [decimalBytes(Int64(call.keys.count))] + call.keys + call.arguments)
     }
 
-    /// The work of `script` and `nodeScript`, after their first lines have set `keys`, `argv` and `firstArgument`
-    /// (the ARGV position of the first group header).
+    /// The work of `script` and `nodeScript`, after their first lines have set `keys`, `argv`
+    /// and `firstArgument` (the ARGV position of the first group header).
     private static let scriptBody = """
 
         local pcallRedis, tonumber, unpack, type, pcall, decode = redis.pcall, tonumber, unpack, type, pcall, cjson.decode
