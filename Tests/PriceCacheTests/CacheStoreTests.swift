@@ -97,6 +97,51 @@ import TestSupport
         ])
     }
 
+    /// The cluster's per-node script (`CacheWrite.nodeScript`: keys in ARGV, the first declared)
+    /// answers what the script answers for the same writes: latest wins, a refused write alone.
+    @Test func theNodeScriptWritesAsTheScriptDoes() throws {
+        _ = try client.command(RedisCommand("SET", "price:NWRONG", "a string, not a hash"))
+        let writes = [
+            try price("NA", close: "2", timestamp: 20).cacheWrite,
+            try price("NA", close: "1", timestamp: 19).cacheWrite,
+            try price("NWRONG", close: "1", timestamp: 1).cacheWrite,
+            try signal("buy", timestamp: 50).cacheWrite,
+            try price("NB", close: "3", timestamp: 30).cacheWrite,
+        ]
+        let call = CacheWrite.nodeScriptCall(for: writes[...])
+        let plain = CacheWrite.scriptCall(for: writes[...])
+        #expect(call.keys == [Array("price:NA".utf8)])
+        #expect(call.arguments == [Array("5".utf8)] + plain.keys + plain.arguments)
+        let reply = try client.runPipelined(CacheWrite.nodeScript, calls: [call], deadline: nil)[0]
+        let outcomes = CacheStore.outcomes(of: reply, writeCount: writes.count)
+        #expect(try outcomes[0].get() == .written)
+        #expect(try outcomes[1].get() == .stale)
+        #expect((try? outcomes[2].get()) == nil)
+        #expect(try outcomes[3].get() == .written)
+        #expect(try outcomes[4].get() == .written)
+        let cached = try store.hashes(["price:NA", "price:NB"], deadline: nil)
+        #expect(cached[0]?.first { $0.field == "close" }?.value == "2")
+        #expect(cached[1]?.first { $0.field == "close" }?.value == "3")
+        #expect(try ttl("price:NB") > 0)
+    }
+
+    /// What the cluster's node call hands to the one-per-call path: server answers (a key not
+    /// served there, a redirection, OOM) but never a lost node, whose deadline is already spent;
+    /// and which answers mean the server cannot run a script with flags at all (before Redis 7).
+    @Test func whichNodeScriptFailuresAreWrittenAgainBySlot() {
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("ERR Script attempted to access a non local key in a cluster node")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("ASK 4813 127.0.0.1:7001")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("TRYAGAIN Multiple keys request during rehashing of slot")))
+        #expect(CacheStore.isRewrittenBySlot(RedisError.fromReply("OOM command not allowed when used memory > 'maxmemory'.")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.timeout, "no reply within 500 ms")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.protocolError, "garbage")))
+        #expect(!CacheStore.isRewrittenBySlot(RedisError(.connectFailed, "refused")))
+        #expect(CacheStore.refusesNodeScript(RedisError.fromReply("ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'")))
+        #expect(CacheStore.refusesNodeScript(RedisError.fromReply("ERR Unexpected flag in script shebang: allow-cross-slot-keys")))
+        #expect(!CacheStore.refusesNodeScript(RedisError.fromReply("ERR Script attempted to access a non local key in a cluster node")))
+        #expect(!CacheStore.refusesNodeScript(RedisError.fromReply("OOM command not allowed when used memory > 'maxmemory'.")))
+    }
+
     @Test func anOlderPriceNeverReplacesANewerOne() throws {
         let symbol = try Symbol("MSFT")
         #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
