@@ -246,6 +246,7 @@ def main():
     parser.add_argument("--server", required=True, help="runtime-api-server binary")
     parser.add_argument("--reference", required=True, help="reference-loop binary")
     parser.add_argument("--reference-static", help="reference-loop linked like the packaged bootstrap")
+    parser.add_argument("--price-function", help="price-function binary (the C direct update and batch)")
     parser.add_argument("--swift-bin", required=True, help="folder of the release Swift executables")
     parser.add_argument("--python", required=True, help="python of the venv with awslambdaric and redis")
     parser.add_argument("--python-handler-dir", required=True)
@@ -257,7 +258,7 @@ def main():
     if arguments.rounds < 1:
         sys.exit("bench: --rounds must be at least 1")
     # Python rows run in the handler's folder: every path must survive the change of folder.
-    for name in ("server", "reference", "reference_static", "swift_bin", "python", "python_handler_dir", "dist"):
+    for name in ("server", "reference", "reference_static", "price_function", "swift_bin", "python", "python_handler_dir", "dist"):
         if getattr(arguments, name):
             setattr(arguments, name, os.path.abspath(getattr(arguments, name)))
 
@@ -280,6 +281,13 @@ def main():
         if arguments.reference_static:
             rows.append(Row("pkg_c", "C libcurl loop (echo, static libcurl as packaged)", [arguments.reference_static],
                             direct_event, count(3000)))
+        if arguments.price_function:
+            rows += [
+                Row("cfn_direct", "C function direct update (hiredis, cJSON)", [arguments.price_function], direct_event,
+                    count(2000)),
+                Row("cfn_batch", f"C function Kinesis {BATCH_SIZE} records (hiredis, cJSON)", [arguments.price_function],
+                    batch_event, count(500)),
+            ]
         for variant in swift_variants(arguments, work_dir):
             rows += [
                 Row(variant.key + "echo", f"RuntimeEcho ({variant.label})", [variant.path("RuntimeEcho")], direct_event,
@@ -403,6 +411,7 @@ def print_targets(by_key, round_trip):
             measured = batch.median("p50_us")
             print(f"| Kinesis {BATCH_SIZE}-record batch p50 | {build} | {measured:.1f} us | 1000 us | "
                   f"{verdict(measured <= 1000)} |")
+        print_c_function_targets(by_key, prefix, build)
     for swift_key, python_key, what in (("echo", "py_echo", "echo"), ("direct", "py_direct", "direct update"),
                                         ("batch", "py_batch", f"{BATCH_SIZE}-record batch")):
         swift_row, python_row = by_key.get(swift_key), by_key.get(python_key)
@@ -410,6 +419,24 @@ def print_targets(by_key, round_trip):
             print(f"| Python p50 / Swift p50, {what} (no target) | swift build | "
                   f"{python_row.median('p50_us') / swift_row.median('p50_us'):.1f}x | | |")
     print()
+
+
+def print_c_function_targets(by_key, prefix, build):
+    """Issue 13: the Swift function against the same update written in C (Benchmarks/price-function.c)."""
+    c_direct, c_batch = by_key.get("cfn_direct"), by_key.get("cfn_batch")
+    direct, batch = by_key.get(prefix + "direct"), by_key.get(prefix + "batch")
+    if c_direct and c_direct.results and direct and direct.results:
+        for figure, limit in (("p50_us", 1.15), ("p99_us", 1.5)):
+            ratio = direct.median(figure) / c_direct.median(figure)
+            print(f"| direct update {figure[:3]} / C function {figure[:3]} | {build} | {ratio:.2f}x | {limit}x | "
+                  f"{verdict(ratio <= limit)} |")
+    if direct and direct.results:
+        busy = direct.median("redis_us")
+        print(f"| Redis busy per direct update | {build} | {busy:.1f} us | 8 us | {verdict(busy <= 8)} |")
+    if c_batch and c_batch.results and batch and batch.results:
+        ratio = batch.median("per_second") / c_batch.median("per_second")
+        print(f"| Kinesis {BATCH_SIZE}-record records/s / C function's | {build} | {ratio:.2f}x | 1.3x (at least) | "
+              f"{verdict(ratio >= 1.3)} |")
 
 
 def print_zip_sizes(arguments, work_dir):

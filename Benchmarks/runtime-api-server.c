@@ -417,9 +417,18 @@ int main(int argc, char **argv) {
     }
     if (!child_exited) {
         rss_kib = peak_rss_kib(child);
-        kill(child, SIGKILL);
+        // SIGTERM first, as Lambda does at shutdown, so a function run under a profiler
+        // (valgrind --tool=callgrind) writes its profile; SIGKILL if it is still there after 10 s.
+        kill(child, SIGTERM);
         struct rusage usage;
-        wait4(child, &child_status, 0, &usage);
+        int waited = 0;
+        for (int tries = 0; tries < 1000 && (waited = (int)wait4(child, &child_status, WNOHANG, &usage)) == 0; tries++) {
+            usleep(10000);
+        }
+        if (waited == 0) {
+            kill(child, SIGKILL);
+            wait4(child, &child_status, 0, &usage);
+        }
         if (rss_kib < 0) rss_kib = usage.ru_maxrss;
     }
     print_report(&bench, rss_kib, completed, child_exited, child_status);

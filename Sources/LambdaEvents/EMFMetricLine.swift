@@ -52,13 +52,51 @@ public struct EMFMetricLine: Sendable, Equatable {
         return .object(members)
     }
 
-    /// The line to print, newline included.
+    /// The line to print, newline included: `json`'s text, byte for byte, written straight into
+    /// one buffer. Every invocation writes one, so it skips building `json`'s tree of values (on
+    /// a direct price update that tree and its release were a sixth of the function's own
+    /// instructions, BENCHMARKS.md, issue 13).
     public var line: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1024)  // a line with the usual seven metrics is about 600 bytes
-        json.write(into: &bytes)
-        bytes.append(0x0A)
+        bytes.append(#"{"_aws":{"Timestamp":"#)
+        bytes.appendDecimal(timestampMilliseconds)
+        bytes.append(#","CloudWatchMetrics":[{"Namespace":"#)
+        JSONValue.writeString(namespace, into: &bytes)
+        bytes.append(#","Dimensions":[["#)
+        for (index, dimension) in dimensions.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(dimension.name, into: &bytes)
+        }
+        bytes.append(#"]],"Metrics":["#)
+        for (index, metric) in metrics.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(#"{"Name":"#)
+            JSONValue.writeString(metric.name, into: &bytes)
+            bytes.append(#","Unit":"#)
+            JSONValue.writeString(metric.unit, into: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append("]}]}")
+        for dimension in dimensions {
+            writeMember(dimension.name, into: &bytes) { JSONValue.writeString(dimension.value, into: &$0) }
+        }
+        for metric in metrics {
+            writeMember(metric.name, into: &bytes) { Self.writeLiteral(metric.value, into: &$0) }
+        }
+        for property in properties {
+            writeMember(property.key, into: &bytes) { property.value.write(into: &$0) }
+        }
+        bytes.append("}\n")
         return bytes
+    }
+
+    /// `,"name":` and the value: every member after `_aws`.
+    private func writeMember(_ name: String, into bytes: inout [UInt8], value: (inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: ","))
+        JSONValue.writeString(name, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        value(&bytes)
     }
 
     /// JSON has no NaN or infinity; a broken measurement is reported as 0 rather than breaking
@@ -67,5 +105,40 @@ public struct EMFMetricLine: Sendable, Equatable {
         guard value.isFinite else { return "0" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
+    }
+
+    /// `literal(value)`'s text, the usual whole counts written without a `String` in between.
+    private static func writeLiteral(_ value: Double, into bytes: inout [UInt8]) {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
+            bytes.appendDecimal(Int64(value))
+        } else {
+            bytes.append(contentsOf: literal(value).utf8)
+        }
+    }
+}
+
+extension [UInt8] {
+    /// A constant's bytes, copied in one go (a `String`'s UTF-8 view takes the generic path).
+    fileprivate mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// The decimal digits of `value`, as `String(value)` writes them, in place.
+    fileprivate mutating func appendDecimal(_ value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digitCount = 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            digitCount += 1
+        }
+        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
+        var index = count - 1
+        repeat {
+            self[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        } while magnitude > 0
     }
 }

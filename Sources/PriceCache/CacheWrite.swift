@@ -91,6 +91,25 @@ public struct CacheWrite: Sendable, Hashable {
         return (keys, arguments)
     }
 
+    /// The ARGV of `singleWriteScript` for this write: shape, ttl, timestamp or "", then a hash's
+    /// field/value pairs in `HSET`'s order (Lua passes them on with one `unpack`) or a string's value.
+    var singleScriptCall: (keys: [[UInt8]], arguments: [[UInt8]]) {
+        var arguments: [[UInt8]] = []
+        arguments.reserveCapacity(3 + fieldNames.count + values.count)
+        arguments.append(shape.scriptArgument)
+        arguments.append(family.ttlScriptArgument)
+        arguments.append(latestWins.map { decimalBytes($0.seconds) } ?? [])
+        if shape == .hash {
+            for (name, value) in zip(fieldNames, values) {
+                arguments.append(Array(name.utf8))
+                arguments.append(Array(value.utf8))
+            }
+        } else {
+            arguments.append(Array(values[0].utf8))
+        }
+        return ([Array(key.utf8)], arguments)
+    }
+
     /// Runs the writes in order (a key written twice in one call sees its first write), each on
     /// its own: a write Redis refuses (`redis.pcall`: a key of the wrong type, say) answers its
     /// error in its place and the others go on. Replies an array with, per write, 1 when
@@ -106,8 +125,40 @@ public struct CacheWrite: Sendable, Hashable {
     /// whose value slots are overwritten per write: Lua's per-record work is what a batch's
     /// script call spends most of its time on.
     static let script = RedisScript("""
+        local keys, argv, firstArgument = KEYS, ARGV, 1
+        """ + scriptBody, isIdempotent: true)
+
+    /// The cluster form of `script`: one call for every write a node serves, whatever their
+    /// slots. A script call's declared keys must share one slot (Redis 7 answers `CROSSSLOT` to
+    /// the call otherwise, whatever its flags), so the call declares only its first key (which
+    /// routes it: `MOVED`/`ASK` for that key as for any command) and takes every key from ARGV:
+    /// the key count, the keys, then the arguments as `scriptCall` makes them. The shebang flag
+    /// `allow-cross-slot-keys` lets its commands touch keys of several slots; each command is
+    /// still checked against the node's slots, so a key the node does not serve now (its slot
+    /// moved, or is migrating and the key is already gone) is refused alone, with "Script
+    /// attempted to access a non local key", and nothing is written for it: the caller writes
+    /// those records again one per call (`CacheStore.writeByNode`). Otherwise a shebang script behaves as `script` does for
+    /// these writes: refused as a whole under OOM (no `allow-oom`) where `script`'s writes are
+    /// refused one by one, before anything was written in both cases.
+    static let nodeScript = RedisScript("""
+        #!lua flags=allow-cross-slot-keys
+        local argv = ARGV
+        local keys, declaredKeys = {}, tonumber(argv[1])
+        for position = 1, declaredKeys do keys[position] = argv[position + 1] end
+        local firstArgument = declaredKeys + 2
+        """ + scriptBody, isIdempotent: true)
+
+    /// The node script's call for `writes` (see `nodeScript`).
+    static func nodeScriptCall(for writes: ArraySlice<CacheWrite>) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
+        let call = scriptCall(for: writes)
+        return (Array(call.keys.prefix(1)), [decimalBytes(Int64(call.keys.count))] + call.keys + call.arguments)
+    }
+
+    /// The work of `script` and `nodeScript`, after their first lines have set `keys`, `argv`
+    /// and `firstArgument` (the ARGV position of the first group header).
+    private static let scriptBody = """
+
         local pcallRedis, tonumber, unpack, type, pcall, decode = redis.pcall, tonumber, unpack, type, pcall, cjson.decode
-        local keys, argv = KEYS, ARGV
         local function refused(reply)
           return type(reply) == 'table' and reply.err ~= nil
         end
@@ -125,7 +176,7 @@ public struct CacheWrite: Sendable, Hashable {
           end
           return nil
         end
-        local results, cursor, index, keyCount = {}, 1, 0, #keys
+        local results, cursor, index, keyCount = {}, firstArgument, 0, #keys
         while index < keyCount do
           local shape, ttl, fieldCount = argv[cursor], argv[cursor + 1], tonumber(argv[cursor + 2])
           local isHash = shape == 'hash'
@@ -158,6 +209,40 @@ public struct CacheWrite: Sendable, Hashable {
           end
         end
         return results
+        """
+
+    /// `script` for one write (a direct invoke, an HTTP `PUT`): the same steps, semantics and
+    /// reply (an array of one element: 1, 0 or the refusal), but none of the batch's bookkeeping
+    /// (no group header, loop or result table), the hash's pairs passed to `HSET` straight from
+    /// ARGV, and the batch script's two helper functions (`refused`, `cachedStamp`) written inline:
+    /// Redis spends most of a single write's time starting the script and building ARGV, so every
+    /// closure and argument shows (BENCHMARKS.md, issue 13). The CacheStore tests check that both
+    /// scripts store the same state.
+    static let singleWriteScript = RedisScript("""
+        local key, shape, ttl, stamp = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+        local isHash = shape == 'hash'
+        if stamp then
+          local current
+          if isHash then current = redis.pcall('HGET', key, 'timestamp') else current = redis.pcall('GET', key) end
+          if type(current) == 'table' and current.err ~= nil then return {current} end
+          local cached
+          if isHash then
+            cached = tonumber(current)
+          elseif current then
+            local ok, decoded = pcall(cjson.decode, current)
+            if ok and type(decoded) == 'table' then cached = tonumber(decoded['timestamp']) end
+          end
+          if cached and cached > stamp then return {0} end
+        end
+        local reply
+        if isHash then
+          reply = redis.pcall('HSET', key, unpack(ARGV, 4))
+          if not (type(reply) == 'table' and reply.err ~= nil) then reply = redis.pcall('EXPIRE', key, ttl) end
+        else
+          reply = redis.pcall('SET', key, ARGV[4], 'EX', ttl)
+        end
+        if type(reply) == 'table' and reply.err ~= nil then return {reply} end
+        return {1}
         """, isIdempotent: true)
 }
 

@@ -201,15 +201,90 @@ import TestSupport
         #expect(healed.failedItems == [], "recovers without a restart: \(healed.text)")
     }
 
+    @Test func aBatchIsOneScriptCallPerPrimary() async throws {
+        let cluster = try RedisCluster.start()
+        let function = try FunctionProcess(redisPort: cluster.seed.port, environment: Self.environment(cluster))
+        defer { function.stop() }
+        // The first batch loads the script on each node (EVALSHA, NOSCRIPT, EVAL); the count starts after it.
+        let warm = try #require(await function.call(ClusterEvents.kinesis(ClusterEvents.updates(prefix: "N", timestamp: 1_700_004_000))))
+        #expect(warm.failedItems == [], "\(warm.text)")
+        let primaries = try cluster.primaries()
+        for primary in primaries { _ = try primary.cli("CONFIG", "RESETSTAT") }
+
+        let updates = ClusterEvents.updates(prefix: "N", timestamp: 1_700_004_001)
+        let answer = try #require(await function.call(ClusterEvents.kinesis(updates)), "\(function.diagnostics)")
+        #expect(answer.failedItems == [], "\(answer.text)")
+        let report = try ClusterReadBack.check(cluster, expected: updates)
+        #expect(report.mismatches.isEmpty, "\(report.mismatches.prefix(5))")
+        let nodes = try cluster.clusterNodes()
+        for primary in primaries {
+            let ranges = nodes.first { $0.port == primary.port }?.slots ?? []
+            let slotsHere = Set(updates.map { KeySlot.of("price:\($0.symbol)") }.filter { slot in ranges.contains { $0.contains(slot) } })
+            let keysHere = updates.filter { slotsHere.contains(KeySlot.of("price:\($0.symbol)")) }
+            #expect(slotsHere.count > 20, "the batch spans many slots of \(primary.port): \(slotsHere.count)")
+            let scriptCalls = try Self.commandStat("evalsha", "calls", on: primary) + Self.commandStat("eval", "calls", on: primary)
+            #expect(scriptCalls == 1, "\(keysHere.count) records in \(slotsHere.count) slots on \(primary.port): \(scriptCalls) script calls")
+        }
+    }
+
+    @Test func aSlotHalfMigratedLosesNoRecord() async throws {
+        let cluster = try RedisCluster.start()
+        let function = try FunctionProcess(redisPort: cluster.seed.port, environment: Self.environment(cluster))
+        defer { function.stop() }
+        let primaries = try cluster.primaries()
+        let (source, target) = (primaries[0], primaries[1])
+        // Six symbols of one slot of the source: two will be on the target when the batch
+        // comes, three still on the source, one on neither (new).
+        let ownSlots = try #require(try cluster.clusterNodes().first { $0.port == source.port }?.slots.first)
+        let slot = ownSlots.lowerBound
+        let sameSlot = Array((0..<2_000_000).lazy.map { "Q\($0)" }.filter { KeySlot.of("price:\($0)") == slot }.prefix(6))
+        try #require(sameSlot.count == 6)
+        let symbols = ClusterEvents.updates(prefix: "H", timestamp: 0).map(\.symbol) + sameSlot
+        func batch(_ timestamp: Int) -> [ClusterEvents.Update] { symbols.map { ClusterEvents.Update(symbol: $0, timestamp: timestamp) } }
+        let first = batch(1_700_005_000).filter { $0.symbol != sameSlot[5] }
+        let warm = try #require(await function.call(ClusterEvents.kinesis(first)))
+        #expect(warm.failedItems == [], "\(warm.text)")
+
+        // The slot half migrated, as `redis-cli --cluster reshard` leaves it between two MIGRATEs.
+        _ = try target.cli("CLUSTER", "SETSLOT", String(slot), "IMPORTING", try cluster.nodeID(of: source))
+        _ = try source.cli("CLUSTER", "SETSLOT", String(slot), "MIGRATING", try cluster.nodeID(of: target))
+        _ = try source.cli(["MIGRATE", target.host, String(target.port), "", "0", "5000", "KEYS"] + sameSlot[0..<2].map { "price:\($0)" })
+        for primary in primaries { _ = try primary.cli("CONFIG", "RESETSTAT") }
+
+        let updates = batch(1_700_005_001)
+        let answer = try #require(await function.call(ClusterEvents.kinesis(updates)), "\(function.diagnostics)")
+        #expect(answer.failedItems == [], "\(answer.text) \(function.diagnostics)")
+        // The three keys gone from the source were written on the target, after ASK.
+        #expect(try Self.commandStat("asking", "calls", on: target) >= 3)
+        #expect(try target.cli("CLUSTER", "COUNTKEYSINSLOT", String(slot)) == "3")
+        #expect(try source.cli("CLUSTER", "COUNTKEYSINSLOT", String(slot)) == "3")
+
+        // The move ends; every record, on either side before, is the batch's.
+        _ = try source.cli(["MIGRATE", target.host, String(target.port), "", "0", "5000", "KEYS"] + sameSlot[2..<5].map { "price:\($0)" })
+        for primary in primaries {
+            _ = try primary.cli("CLUSTER", "SETSLOT", String(slot), "NODE", try cluster.nodeID(of: target))
+        }
+        try cluster.waitUntilHealthy()
+        let report = try ClusterReadBack.check(cluster, expected: updates)
+        #expect(report.mismatches.isEmpty, "lost or stale: \(report.mismatches.prefix(5))")
+    }
+
     /// `rejected_calls` of a command in `INFO commandstats`: calls refused before running,
     /// cluster redirections among them.
     private static func rejectedCalls(_ command: String, on node: RedisServer) throws -> Int {
+        try commandStat(command, "rejected_calls", on: node)
+    }
+
+    /// One field of a command's line in `INFO commandstats`; 0 when the command never ran.
+    private static func commandStat(_ command: String, _ field: String, on node: RedisServer) throws -> Int {
         let info = try node.cli("INFO", "commandstats")
         // redis-cli ends INFO lines with CRLF, one Character in Swift: split on any newline.
-        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }),
-              let field = line.split(separator: ",").first(where: { $0.hasPrefix("rejected_calls=") })
+        // A line reads `cmdstat_evalsha:calls=3,usec=...,rejected_calls=0,failed_calls=0`.
+        let prefix = "cmdstat_\(command):"
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }),
+              let value = line.dropFirst(prefix.count).split(separator: ",").first(where: { $0.hasPrefix("\(field)=") })
         else { return 0 }
-        return Int(field.dropFirst("rejected_calls=".count).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return Int(value.dropFirst(field.count + 1).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }
 

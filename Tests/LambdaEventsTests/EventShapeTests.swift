@@ -176,4 +176,28 @@ private func json(_ text: String) throws -> JSONValue {
         let expected = #"{"_aws":{"Timestamp":1697658000123,"CloudWatchMetrics":[{"Namespace":"PriceCache","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"RecordsWritten","Unit":"Count"},{"Name":"RedisTime","Unit":"Milliseconds"},{"Name":"Broken","Unit":"Count"}]}]},"FunctionName":"prices","RecordsWritten":3,"RedisTime":1.25,"Broken":0,"requestId":"r-1"}"#
         #expect(line.line == Array((expected + "\n").utf8))
     }
+
+    /// `line` writes its bytes directly; they must stay those of `json`, escapes and all.
+    @Test(arguments: [
+        (namespace: "PriceCache", dimensions: [("FunctionName", "prices")], properties: [JSONMember("eventSource", .string("direct"))]),
+        (namespace: "Name\"space\\", dimensions: [("Function\nName", "a\u{1}b\"c"), ("Second", "é✓")],
+         properties: [JSONMember("requestId", .string("r\t1")), JSONMember("nested", .object(["a": .array([.integer(1), .null])]))]),
+        (namespace: "Empty", dimensions: [], properties: []),
+    ] as [(namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])])
+    func theWrittenLineIsItsJSONText(_ example: (namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])) {
+        let line = EMFMetricLine(
+            namespace: example.namespace, dimensions: example.dimensions,
+            metrics: [
+                .init("A\"b", unit: "Count", value: -2), .init("RedisTime", unit: "Milliseconds", value: 0.001),
+                .init("Inf", unit: "Count", value: .infinity), .init("Zero", unit: "Count", value: 0),
+                .init("Big", unit: "Count", value: 123_456_789_012), .init("Negative", unit: "Count", value: -99_999_999_999_999),
+                .init("Huge", unit: "Count", value: 1e15), .init("Ten", unit: "Count", value: 10),
+            ],
+            properties: example.properties, timestampMilliseconds: 7
+        )
+        #expect(String(decoding: line.line, as: UTF8.self) == line.json.jsonText + "\n")
+        var later = line
+        later.timestampMilliseconds = 1_697_658_000_123
+        #expect(String(decoding: later.line, as: UTF8.self) == later.json.jsonText + "\n")
+    }
 }

@@ -62,6 +62,10 @@ public final class ClusterClient: RedisCommandRunner {
         true
     }
 
+    public func routingTable(deadline: ContinuousClock.Instant?) throws(RedisError) -> SlotTable? {
+        try tableForRouting(deadline: deadline)
+    }
+
     public func command(_ command: RedisCommand, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
         try pipeline([command], deadline: deadline)[0].get()
     }

@@ -6,6 +6,11 @@ public protocol RedisCommandRunner: Sendable {
     /// slot (`CROSSSLOT` otherwise), and a batch must be cut by slot. May connect to find out.
     func routesBySlot(deadline: ContinuousClock.Instant?) throws(RedisError) -> Bool
 
+    /// The slot table requests are routed by now (read on first use), nil when not routed by
+    /// slot: a caller may group its requests by node with it. It may be out of date by the time
+    /// the requests are sent; the cluster's redirections then correct the routing.
+    func routingTable(deadline: ContinuousClock.Instant?) throws(RedisError) -> SlotTable?
+
     /// One command; an error reply is thrown.
     func command(_ command: RedisCommand, deadline: ContinuousClock.Instant?) throws(RedisError) -> RESPValue
 
@@ -25,5 +30,9 @@ extension RedisClient: RedisCommandRunner {
     /// One primary holds every key: any keys may share a script call.
     public func routesBySlot(deadline: ContinuousClock.Instant?) throws(RedisError) -> Bool {
         false
+    }
+
+    public func routingTable(deadline: ContinuousClock.Instant?) throws(RedisError) -> SlotTable? {
+        nil
     }
 }

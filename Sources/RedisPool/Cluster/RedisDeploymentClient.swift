@@ -92,6 +92,10 @@ public final class RedisDeploymentClient: RedisCommandRunner {
         try runner(deadline: deadline).routesBySlot(deadline: deadline)
     }
 
+    public func routingTable(deadline: ContinuousClock.Instant?) throws(RedisError) -> SlotTable? {
+        try runner(deadline: deadline).routingTable(deadline: deadline)
+    }
+
     public func command(_ command: RedisCommand, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
         try runner(deadline: deadline).command(command, deadline: deadline)
     }
