@@ -11,6 +11,7 @@ APT_PACKAGES=(
     redis-server redis-tools                                # the local Redis of the demo and the tests
     openssl zip unzip binutils procps ca-certificates       # certificates, packaging, process control
     python3 python3-pip
+    util-linux mount                                        # unshare + bind mount: the failover tests' private /etc/hosts
     debootstrap qemu-user-static                            # the arm64 toolchain's chroot, running arm64 bootstraps
 )
 # Pinned: the Python client reads keys back in the tests exactly as the serving layer does.

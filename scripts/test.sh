@@ -7,9 +7,10 @@
 #   4. the packaged zips run outside the build environment (a chroot, so root is needed);
 #   5. the same for arm64 zips under qemu: also the build of every product with Swift 6.0.3 (the
 #      arm64 compiler), so a change that needs a newer Swift fails here. From scratch it first
-#      installs the arm64 toolchain (~4 GB, a few minutes).
-# The suites under AddressSanitizer and ThreadSanitizer are a separate command,
-# scripts/test-sanitizers.sh (about 3 minutes).
+#      installs the arm64 toolchain (~4 GB, a few minutes);
+#   6. the Swift suites again under AddressSanitizer and ThreadSanitizer (scripts/test-sanitizers.sh,
+#      about 5 minutes with their builds).
+# Root is also needed by the failover tests (unshare --mount gives the function its own /etc/hosts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,5 @@ echo "== packaged zips outside the build environment"
 bash scripts/test-package.sh
 echo "== packaged arm64 zips outside the build environment, under qemu (Swift 6.0.3 cross build)"
 bash scripts/test-package.sh --arch arm64 RuntimeEcho PriceCacheHandler SignalHandler
+echo "== the test suites under AddressSanitizer and ThreadSanitizer"
+bash scripts/test-sanitizers.sh

@@ -18,17 +18,31 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
     let function: Function
     let store: CacheStore
     let metricsSink: any MetricsSink
+    /// The Redis client's recoveries, drained into each invocation's metrics and log.
+    let recoveryLog: RedisRecoveryLog?
 
-    public init(localName: String, function: Function, store: CacheStore, metricsSink: any MetricsSink = StandardOutputMetricsSink()) {
+    public init(
+        localName: String, function: Function, store: CacheStore, metricsSink: any MetricsSink = StandardOutputMetricsSink(),
+        recoveryLog: RedisRecoveryLog? = nil
+    ) {
         self.localName = localName
         self.function = function
         self.store = store
         self.metricsSink = metricsSink
+        self.recoveryLog = recoveryLog
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext) throws(FunctionError) -> [UInt8] {
         var metrics = InvocationMetrics()
         defer {
+            if let recoveries = recoveryLog?.drain() {
+                metrics.redisRetries = recoveries.retries
+                metrics.redisReconnects = recoveries.reconnects
+                metrics.authRefreshes = recoveries.authRefreshes
+                for line in recoveries.lines {
+                    context.logger.warn(line)
+                }
+            }
             metricsSink.emit(metrics.line(
                 functionName: context.function.name.isEmpty ? localName : context.function.name,
                 requestID: context.requestID,

@@ -15,6 +15,12 @@ public struct InvocationMetrics: Sendable, Equatable {
     /// Round trips that failed (connection lost, refused command, timeout).
     public var redisErrors = 0
     public var redisTime: Duration = .zero
+    /// Requests the Redis client tried again (any reason: connect, lost reply, busy, READONLY, credentials).
+    public var redisRetries = 0
+    /// Connections opened to replace dropped ones (a failover, a restart, a dead connection).
+    public var redisReconnects = 0
+    /// Times the credentials were read again from the secret after the server refused them.
+    public var authRefreshes = 0
 
     public init() {}
 
@@ -43,6 +49,9 @@ public struct InvocationMetrics: Sendable, Equatable {
                 .init("CacheMisses", unit: "Count", value: Double(cacheMisses)),
                 .init("RedisErrors", unit: "Count", value: Double(redisErrors)),
                 .init("RedisTime", unit: "Milliseconds", value: (milliseconds * 1000).rounded() / 1000),
+                .init("RedisRetries", unit: "Count", value: Double(redisRetries)),
+                .init("RedisReconnects", unit: "Count", value: Double(redisReconnects)),
+                .init("AuthRefreshes", unit: "Count", value: Double(authRefreshes)),
             ],
             properties: [JSONMember("eventSource", .string(eventSource)), JSONMember("requestId", .string(requestID))],
             timestampMilliseconds: timestampMilliseconds

@@ -117,12 +117,17 @@ struct SecretsExtensionRequest {
     /// Lambda starts the runtime once the extensions have registered, not once their HTTP servers
     /// listen: a refused connection at cold start means "not yet", so it is retried until the
     /// deadline. Every other outcome is final.
+    ///
+    /// When the pause after a refusal overruns the deadline (a loaded machine sleeps late), the
+    /// outcome is still the refusal: "nothing answers" must not turn into "timed out".
     private func performRetryingRefusals(_ handle: UnsafeMutableRawPointer, deadline: ContinuousClock.Instant) -> CURLcode {
+        var lastCode = CURLE_OPERATION_TIMEDOUT
         while true {
             let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { return CURLE_OPERATION_TIMEDOUT }
+            guard remaining > .zero else { return lastCode }
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, Self.milliseconds(remaining)))
             let code = curl_easy_perform(handle)
+            lastCode = code
             guard code == CURLE_COULDNT_CONNECT, ContinuousClock.now + Self.refusalRetryPause < deadline else { return code }
             usleep(UInt32(Self.milliseconds(Self.refusalRetryPause) * 1000))
         }

@@ -10,7 +10,11 @@ struct FunctionProcess: Sendable {
     let process: SpawnedProcess
 
     /// Starts the function against `redisPort`; `environment` adds or overrides variables.
-    init(redisPort: Int, environment overrides: [String: String] = [:]) throws {
+    /// `hostsFile`: the function runs in a mount namespace of its own (`unshare --mount`) where
+    /// this file is bind-mounted over `/etc/hosts`, so the test controls what names resolve to
+    /// for this process alone (the machine's file is never touched). The bind mount follows the
+    /// file's inode: rewrite it in place (`HostsFile.point`), never replace it.
+    init(redisPort: Int, environment overrides: [String: String] = [:], hostsFile: String? = nil) throws {
         server = try LoopbackHTTPServer(maximumBodySize: 16 * 1024 * 1024) { [api] in api.respond(to: $0) }
         var environment = [
             "AWS_LAMBDA_RUNTIME_API": server.address,
@@ -28,7 +32,27 @@ struct FunctionProcess: Sendable {
             environment[name] = ProcessInfo.processInfo.environment[name]
         }
         environment.merge(overrides) { _, override in override }
-        process = try SpawnedProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: environment)
+        let binary = try BuiltProducts.path(of: "PriceCacheHandler")
+        if let hostsFile {
+            // unshare execs the shell, which execs the function: one process, the pid we hold.
+            process = try SpawnedProcess(
+                executable: try Self.unsharePath(),
+                arguments: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                            #"mount --bind "$0" /etc/hosts && exec "$1""#, hostsFile, binary],
+                environment: environment
+            )
+        } else {
+            process = try SpawnedProcess(executable: binary, environment: environment)
+        }
+    }
+
+    /// `unshare` (util-linux), needed by the tests that move a DNS name; a missing one is a
+    /// failure with its reason, never a skip (CI runs as root and installs util-linux).
+    static func unsharePath() throws -> String {
+        for candidate in ["/usr/bin/unshare", "/bin/unshare"] where access(candidate, X_OK) == 0 {
+            return candidate
+        }
+        throw MissingTool(description: "unshare (util-linux) is not installed: the failover tests need it to give the function its own /etc/hosts")
     }
 
     /// Set by scripts/test-sanitizers.sh: the binary runs instrumented.
@@ -54,6 +78,10 @@ struct FunctionProcess: Sendable {
     var diagnostics: String {
         "function \(process.exit.map { "ended with \($0)" } ?? "running"); output:\n\(process.output().suffix(2000))"
     }
+}
+
+struct MissingTool: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// Events for the fault tests: good price updates (a new timestamp each, so latest-wins never skips

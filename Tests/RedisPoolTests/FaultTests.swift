@@ -44,6 +44,12 @@ import Testing
     @Test func commandTimeoutClosesTheConnectionAndRetriesOnlyIdempotentCommands() throws {
         let client = try server.client(timeout: .milliseconds(250))
         try client.command(RedisCommand("SET", "counter", "0"))
+        // Two warm connections, so each command below meets the stall waiting for its reply (a
+        // new connection would meet it in the handshake, which is never tried twice).
+        let first = try client.pool.lease(callerDeadline: nil)
+        let second = try client.pool.lease(callerDeadline: nil)
+        client.pool.giveBack(first)
+        client.pool.giveBack(second)
         try server.resetStatistics()
         let server = server
         inBackground { _ = try? server.cli("DEBUG", "SLEEP", "1.5") }
@@ -58,6 +64,7 @@ import Testing
         let read = caught { try client.command(RedisCommand("GET", "counter")) }
         #expect(read?.kind == .timeout)
         #expect(milliseconds(since: readStart) >= 450)  // GET is retried once: two timeouts
+        #expect(client.statistics.retries == [.replyTimeout: 1])
 
         Thread.sleep(forTimeInterval: 1.0)
         // The timed-out connections were closed: late replies cannot reach the next caller.

@@ -55,3 +55,27 @@ import Testing
         #expect(state.idle.isEmpty)
     }
 }
+
+@Suite struct PoolReconnectCountingTests {
+    @Test func onlyConnectionsReplacingDroppedOnesAreReconnects() {
+        var state = PoolState<Int>(maximum: 3)
+        guard case .create(let first) = state.lease() else { Issue.record("expected create"); return }
+        #expect(!first)
+        state.dropped()
+        guard case .create(let second) = state.lease() else { Issue.record("expected create"); return }
+        #expect(second)
+        // A failed open keeps the replacement owed: the next open is still a reconnect.
+        state.forgot(replacing: second)
+        guard case .create(let third) = state.lease() else { Issue.record("expected create"); return }
+        #expect(third)
+        state.returned(3, at: .now)
+        // Growth is not a reconnect; idle connections dropped after READONLY are owed.
+        guard case .reuse = state.lease() else { Issue.record("expected reuse"); return }
+        guard case .create(let growth) = state.lease() else { Issue.record("expected create"); return }
+        #expect(!growth)
+        state.returned(4, at: .now)
+        #expect(state.takeAllIdle() == [4])
+        guard case .create(let afterReadOnly) = state.lease() else { Issue.record("expected create"); return }
+        #expect(afterReadOnly)
+    }
+}

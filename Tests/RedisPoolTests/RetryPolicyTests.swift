@@ -26,13 +26,26 @@ import Testing
         #expect(decide(.timeout, at: .sending) == .fail)
     }
 
+    @Test func aSilentPeerIsNotTriedAgainButALostSYNIs() {
+        #expect(decide(.timeout, at: .handshaking, idempotent: true) == .fail)
+        #expect(decide(.timeout, at: .connecting, idempotent: true) == .retryAfterBackoff)
+        #expect(decide(.connectionClosed, at: .handshaking) == .retryAfterBackoff)
+    }
+
+    @Test func rejectedCredentialsAreReadAgainOnce() {
+        let error = RedisError(.authentication, "WRONGPASS")
+        #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 1), credentialsRejected: true) == .refreshCredentialsAndRetry)
+        #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 2, credentialsRefreshed: true), credentialsRejected: true) == .fail)
+        #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 1)) == .fail)
+    }
+
     @Test func aTimeoutIsRetriedOnce() {
         let history = RetryPolicy.History(attempts: 2, timeoutRetried: true)
         #expect(decide(.timeout, at: .awaitingReply, idempotent: true, history: history) == .fail)
         #expect(decide(.timeout, at: .connecting, history: history) == .fail)
     }
 
-    @Test(arguments: ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"])
+    @Test(arguments: ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS"])
     func transientServerStatesAreRetriedWithBackoff(_ code: String) {
         #expect(decide(.server(code: code), "\(code) wait", at: .replied) == .retryAfterBackoff)
     }

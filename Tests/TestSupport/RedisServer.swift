@@ -32,10 +32,13 @@ public final class RedisServer: @unchecked Sendable {
         /// With `tls`: the TLS 1.2 `tls-ciphers` it offers (`"AES128-SHA"`), nil for its default.
         public var tlsCiphers: String?
         public var extraArguments: [String]
+        /// The loopback address to listen on (any of 127.0.0.0/8; failover tests use two).
+        public var host: String
 
         public init(
             password: String? = nil, users: [User] = [], tls: TLSCertificates? = nil,
-            tlsProtocols: String? = nil, tlsCiphers: String? = nil, extraArguments: [String] = []
+            tlsProtocols: String? = nil, tlsCiphers: String? = nil, extraArguments: [String] = [],
+            host: String = "127.0.0.1"
         ) {
             self.password = password
             self.users = users
@@ -43,6 +46,7 @@ public final class RedisServer: @unchecked Sendable {
             self.tlsProtocols = tlsProtocols
             self.tlsCiphers = tlsCiphers
             self.extraArguments = extraArguments
+            self.host = host
         }
     }
 
@@ -61,17 +65,21 @@ public final class RedisServer: @unchecked Sendable {
     public let options: Options
     public let port: Int
     public let directory: String
-    public var host: String { "127.0.0.1" }
+    public var host: String { options.host }
 
     private let lock = NSLock()
     private var process: SpawnedProcess?
+    /// While the server is stopped or killed: a socket bound to its address and port (not
+    /// listening), so connects are refused as by a dead server and nothing else on the machine
+    /// can take the port before `restart()` (see `PortHold`).
+    private var hold: PortHold?
 
     /// Starts a server on a free port (trying a few ports: another test may take one between the
-    /// probe and the bind).
-    public static func start(_ options: Options = Options()) throws -> RedisServer {
+    /// probe and the bind), or on `port` when given.
+    public static func start(_ options: Options = Options(), port: Int? = nil) throws -> RedisServer {
         var lastFailure = Failure.didNotStart("no port tried")
-        for _ in 0..<5 {
-            let server = try RedisServer(options: options, port: try freeLoopbackPort())
+        for _ in 0..<(port == nil ? 5 : 1) {
+            let server = try RedisServer(options: options, port: try port ?? freeLoopbackPort())
             do {
                 try server.launch()
                 return server
@@ -116,6 +124,7 @@ public final class RedisServer: @unchecked Sendable {
         for _ in 0..<20 {
             do {
                 try launch()
+                lock.withLock { hold = nil }
                 return
             } catch let failure as Failure {
                 lastFailure = failure
@@ -186,7 +195,11 @@ public final class RedisServer: @unchecked Sendable {
         return arguments + options.extraArguments
     }
 
+    /// Ready means this process said so in its own log: a probe connect alone would also
+    /// succeed against another program that took the port while this server was down (and then
+    /// the server's bind fails and it exits, while the test talks to a stranger).
     private func launch() throws {
+        let readyBefore = readyLines()
         let process = try SpawnedProcess(
             executable: CommandLineTool.locate("redis-server").path, arguments: arguments,
             environment: ProcessInfo.processInfo.environment
@@ -198,7 +211,7 @@ public final class RedisServer: @unchecked Sendable {
                 lock.withLock { self.process = nil }
                 throw Failure.didNotStart("exited with \(exit); log: \(logTail())")
             }
-            if Self.acceptsConnections(port: port) { return }
+            if readyLines() > readyBefore, Self.acceptsConnections(host: host, port: port) { return }
             Thread.sleep(forTimeInterval: 0.01)
         }
         signal(SIGKILL)
@@ -216,6 +229,13 @@ public final class RedisServer: @unchecked Sendable {
         running.send(signal: SIGCONT)
         // A graceful stop that has not ended in 10 s is forced: a test must never hang on it.
         if running.waitForExit(timeout: .seconds(10)) == nil { running.kill() }
+        let hold = PortHold(host: host, port: port)
+        lock.withLock { self.hold = hold }
+    }
+
+    private func readyLines() -> Int {
+        let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+        return log.components(separatedBy: "Ready to accept connections").count - 1
     }
 
     private func logTail() -> String {
@@ -223,11 +243,11 @@ public final class RedisServer: @unchecked Sendable {
         return String(log.suffix(600))
     }
 
-    private static func acceptsConnections(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    private static func acceptsConnections(host: String, port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        var address = loopbackAddress(port: port)
+        var address = loopbackAddress(port: port, host: host)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -252,12 +272,49 @@ public func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-func loopbackAddress(port: Int) -> sockaddr_in {
+func loopbackAddress(port: Int, host: String = "127.0.0.1") -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    if inet_pton(AF_INET, host, &address.sin_addr) != 1 {
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    }
     return address
+}
+
+/// Keeps a stopped server's port from other programs until it restarts: a socket bound to the
+/// address and port with `SO_REUSEADDR`, never listening. Connects to it are refused (RST), as to
+/// a dead server; another program's bind to port 0 or connect never picks a port held this way;
+/// and `redis-server`, which binds with `SO_REUSEADDR` too, can bind it again (Linux lets
+/// `SO_REUSEADDR` sockets share a port while none of them listens).
+///
+/// Without it, a suite running in parallel could take the port of a killed server (every test
+/// binds port 0 on loopback) and the killed server's clients would talk to a stranger: one that
+/// accepts and never answers makes their calls wait out the timeout.
+final class PortHold {
+    private let descriptor: Int32
+
+    init?(host: String, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = loopbackAddress(port: port, host: host)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)
+    }
 }
 
 /// Runs a command-line tool from PATH and returns its standard output.

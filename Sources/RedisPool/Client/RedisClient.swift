@@ -13,35 +13,92 @@ import Synchronization
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     let pool: ConnectionPool
+    let reporter: ClientReporter
+    /// Asked for fresh credentials when the server refuses the current ones (a rotation).
+    let credentialsProvider: (any RedisCredentialsProvider)?
+    let credentials: CredentialStore
 
     /// Validates the configuration and builds the TLS context (reading the CA bundle). Opens no
-    /// connection: the first command does.
-    public init(configuration: RedisConfiguration) throws(RedisError) {
+    /// connection: the first command does. New connections authenticate with the configuration's
+    /// user and token until the server refuses them; then `credentialsProvider` (if any) is asked
+    /// for fresh ones. `observer` hears of every retry and recovery.
+    public convenience init(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) {
         try Self.validate(configuration)
         let tlsContext = configuration.useTLS ? try TLSContext(caFile: configuration.tlsCAFile) : nil
+        self.init(
+            validated: configuration, tlsContext: tlsContext, credentialsProvider: credentialsProvider,
+            reporter: ClientReporter(observer: observer), credentials: nil
+        )
+    }
+
+    private init(
+        validated configuration: RedisConfiguration, tlsContext: TLSContext?, credentialsProvider: (any RedisCredentialsProvider)?,
+        reporter: ClientReporter, credentials: CredentialStore?
+    ) {
         self.configuration = configuration
-        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext)
+        self.credentialsProvider = credentialsProvider
+        self.reporter = reporter
+        self.credentials = credentials ?? CredentialStore(RedisCredentials(username: configuration.username, password: configuration.authToken))
+        self.pool = ConnectionPool(configuration: configuration, tlsContext: tlsContext, reporter: reporter, credentials: self.credentials)
+    }
+
+    /// What the client did since it was created: retries by reason, reconnects, stale
+    /// connections discarded on borrow, `READONLY` recoveries, credential refreshes.
+    public var statistics: RedisClientStatistics {
+        reporter.statistics
     }
 
     /// One node of a cluster: the TLS context (the CA bundle read once) is shared by every node.
-    init(configuration: RedisConfiguration, sharedTLSContext: TLSContext?) throws(RedisError) {
+    /// `family`: the seed whose observer, counters, credentials and credentials provider this
+    /// node shares (one rotation, one re-read for the whole deployment); without one, its own.
+    convenience init(
+        configuration: RedisConfiguration, sharedTLSContext: TLSContext?, family: RedisClient? = nil,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil, observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) {
         try Self.validate(configuration)
-        self.configuration = configuration
-        self.pool = ConnectionPool(configuration: configuration, tlsContext: sharedTLSContext)
+        self.init(
+            validated: configuration, tlsContext: sharedTLSContext,
+            credentialsProvider: family?.credentialsProvider ?? credentialsProvider,
+            reporter: family?.reporter ?? ClientReporter(observer: observer), credentials: family?.credentials
+        )
     }
 
     private static let sharedClient = Mutex<RedisClient?>(nil)
 
     /// The client built from `environment` (the process environment unless the caller resolved
-    /// some values first, such as a token read from Secrets Manager) on first use and reused
-    /// afterwards, so a warm Lambda environment keeps its connection across invocations. A
-    /// configuration error is thrown on every call (nothing is cached until a client could be built).
+    /// some values first) on first use and reused afterwards, so a warm Lambda environment keeps
+    /// its connection across invocations. A configuration error is thrown on every call (nothing
+    /// is cached until a client could be built). `credentialsProvider` and `observer` are those of
+    /// the first successful call.
     public static func shared(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
     ) throws(RedisError) -> RedisClient {
+        try shared { () throws(RedisError) in
+            try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment), credentialsProvider: credentialsProvider, observer: observer)
+        }
+    }
+
+    /// `shared(environment:...)` for a configuration the caller built (credentials read from a secret).
+    public static func shared(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) -> RedisClient {
+        try shared { () throws(RedisError) in
+            try RedisClient(configuration: configuration, credentialsProvider: credentialsProvider, observer: observer)
+        }
+    }
+
+    private static func shared(_ make: () throws(RedisError) -> RedisClient) throws(RedisError) -> RedisClient {
         try sharedClient.withLock { (client: inout RedisClient?) throws(RedisError) -> RedisClient in
             if let client { return client }
-            let created = try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment))
+            let created = try make()
             client = created
             return created
         }
@@ -77,11 +134,16 @@ public final class RedisClient: Sendable {
 
     /// `EVALSHA` with the script's SHA1; after `NOSCRIPT` (a restarted or failed-over server
     /// lost its script cache) the source is sent with `EVAL`, which caches it again.
+    ///
+    /// A script that writes through `redis.pcall` answers a node's refusal (`READONLY` after a
+    /// failover, `LOADING`...) inside its reply, write by write; for an idempotent script such a
+    /// reply goes through the same recovery as the error itself (see `NodeRefusal`), and only
+    /// the last attempt's reply comes back.
     @discardableResult
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
-        let result = try execute(ScriptCall.evalsha(script, keys: keys, arguments: arguments), idempotent: script.isIdempotent, deadline: deadline)
+        let result = try pipelineResults([ScriptCall.evalsha(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0]
         guard case .failure(let error) = result, error.kind == .server(code: "NOSCRIPT") else { return try result.get() }
-        return try execute(ScriptCall.eval(script, keys: keys, arguments: arguments), idempotent: script.isIdempotent, deadline: deadline).get()
+        return try pipelineResults([ScriptCall.eval(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0].get()
     }
 
     /// `run` for several calls pipelined in one write; only the calls that met `NOSCRIPT` are
@@ -92,14 +154,14 @@ public final class RedisClient: Sendable {
         deadline: ContinuousClock.Instant? = nil
     ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let evalshas = calls.map { ScriptCall.evalsha(script, keys: $0.keys, arguments: $0.arguments) }
-        var results = try pipelineResults(evalshas, idempotent: script.isIdempotent, deadline: deadline)
+        var results = try pipelineResults(evalshas, idempotent: script.isIdempotent, script: script, deadline: deadline)
         let missing = results.indices.filter {
             if case .failure(let error) = results[$0] { return error.kind == .server(code: "NOSCRIPT") }
             return false
         }
         guard !missing.isEmpty else { return results }
         let evals = missing.map { ScriptCall.eval(script, keys: calls[$0].keys, arguments: calls[$0].arguments) }
-        let retried = try pipelineResults(evals, idempotent: script.isIdempotent, deadline: deadline)
+        let retried = try pipelineResults(evals, idempotent: script.isIdempotent, script: script, deadline: deadline)
         for (index, result) in zip(missing, retried) {
             results[index] = result
         }
@@ -116,11 +178,18 @@ public final class RedisClient: Sendable {
         }
     }
 
-    private func pipelineResults(_ commands: [RedisCommand], idempotent: Bool, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    /// `script`: the commands run it, so a node's refusal inside a reply counts as one too.
+    private func pipelineResults(
+        _ commands: [RedisCommand], idempotent: Bool, script: RedisScript? = nil, deadline: ContinuousClock.Instant?
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         return try perform(commands, idempotent: idempotent, deadline: deadline) { replies in
             let results = replies.map(Self.result(of:))
-            return Interpretation(output: results, retryReason: Self.pipelineRetryReason(results, idempotent: idempotent))
+            var reason = Self.pipelineRetryReason(results, idempotent: idempotent)
+            if reason == nil, script?.isIdempotent == true {
+                reason = results.lazy.compactMap { try? $0.get() }.compactMap(NodeRefusal.reason(in:)).first
+            }
+            return Interpretation(output: results, retryReason: reason)
         }
     }
 

@@ -6,14 +6,22 @@ struct Interpretation<Output> {
 }
 
 extension RedisClient {
+    private struct Failure<Output> {
+        let error: RedisError
+        let stage: RetryPolicy.Stage
+        /// What to return if no retry follows (per-command results); nil to throw.
+        let output: Output?
+        var credentialsRejected = false
+        var credentialsGeneration = 0
+    }
+
     private enum AttemptOutcome<Output> {
         case done(Output)
-        /// `output` is what to return if no retry follows (per-command results), nil to throw.
-        case failed(RedisError, RetryPolicy.Stage, output: Output?)
+        case failed(Failure<Output>)
     }
 
     /// Sends `commands` in one write on a pooled connection and interprets the replies, retrying
-    /// as `RetryPolicy` decides.
+    /// as `RetryPolicy` decides. Every retry and recovery is reported (`ClientReporter`).
     func perform<Output>(
         _ commands: [RedisCommand],
         idempotent: Bool,
@@ -23,25 +31,40 @@ extension RedisClient {
         var history = RetryPolicy.History()
         while true {
             history.attempts += 1
-            let (error, stage, output): (RedisError, RetryPolicy.Stage, Output?)
+            let failure: Failure<Output>
             switch attempt(commands, deadline: deadline, interpret: interpret) {
             case .done(let result): return result
-            case .failed(let failure, let failedStage, let partial): (error, stage, output) = (failure, failedStage, partial)
+            case .failed(let failed): failure = failed
             }
-            switch RetryPolicy.decision(after: error, at: stage, idempotent: idempotent, history: history) {
+            let credentialsRejected = failure.credentialsRejected && credentialsProvider != nil
+            let decision = RetryPolicy.decision(
+                after: failure.error, at: failure.stage, idempotent: idempotent, history: history,
+                credentialsRejected: credentialsRejected
+            )
+            switch decision {
             case .fail:
-                if let output { return output }
-                throw error
+                if let output = failure.output { return output }
+                throw failure.error
+            case .refreshCredentialsAndRetry:
+                history.credentialsRefreshed = true
+                guard let credentialsProvider,
+                      pool.refreshCredentials(after: failure.credentialsGeneration, from: credentialsProvider)
+                else { throw failure.error }
             case .reconnectAndRetry:
                 history.readOnlyRetried = true
                 pool.closeIdle()
+                reporter.readOnlyRecovery(endpoint: pool.endpointDescription, error: failure.error)
             case .retryAfterBackoff:
-                if error.kind == .timeout { history.timeoutRetried = true }
+                if failure.error.kind == .timeout { history.timeoutRetried = true }
                 guard RetryPolicy.sleep(beforeRetry: history.attempts, callerDeadline: deadline) else {
-                    if let output { return output }
-                    throw error
+                    if let output = failure.output { return output }
+                    throw failure.error
                 }
             }
+            reporter.retrying(
+                reason: RetryPolicy.reason(for: failure.error, at: failure.stage, credentialsRejected: credentialsRejected),
+                attempt: history.attempts + 1, after: failure.error
+            )
         }
     }
 
@@ -51,20 +74,25 @@ extension RedisClient {
         interpret: ([RESPValue]) -> Interpretation<Output>
     ) -> AttemptOutcome<Output> {
         if let deadline, ContinuousClock.now >= deadline {
-            return .failed(RedisError(.deadlineExceeded, "the caller's deadline passed before sending"), .connecting, output: nil)
+            let error = RedisError(.deadlineExceeded, "the caller's deadline passed before sending")
+            return .failed(Failure(error: error, stage: .connecting, output: nil))
         }
         let connection: RedisConnection
         do {
             connection = try pool.lease(callerDeadline: deadline)
         } catch {
-            return .failed(error, .connecting, output: nil)
+            return .failed(Failure(
+                error: error.error, stage: error.stage, output: nil,
+                credentialsRejected: error.credentialsRejected, credentialsGeneration: error.credentialsGeneration
+            ))
         }
         let replies: [RESPValue]
         do {
             replies = try connection.exchange(commands, deadline: Deadline.earliest(ceiling: configuration.timeout, caller: deadline))
         } catch {
-            pool.discard(connection)
-            return .failed(error.error, error.requestMayHaveRun ? .awaitingReply : .sending, output: nil)
+            pool.drop(connection)
+            reporter.connectionClosed(endpoint: connection.endpointDescription, error: error.error)
+            return .failed(Failure(error: error.error, stage: error.requestMayHaveRun ? .awaitingReply : .sending, output: nil))
         }
         let interpretation = interpret(replies)
         guard let reason = interpretation.retryReason else {
@@ -73,10 +101,10 @@ extension RedisClient {
         }
         // READONLY: this connection reached a demoted primary; it must not be lent again.
         if reason.kind == .server(code: "READONLY") {
-            pool.discard(connection)
+            pool.drop(connection)
         } else {
             pool.giveBack(connection)
         }
-        return .failed(reason, .replied, output: interpretation.output)
+        return .failed(Failure(error: reason, stage: .replied, output: interpretation.output))
     }
 }

@@ -3,8 +3,15 @@ import Glibc
 /// When a failed request is tried again. Pure decisions, so each rule is tested alone.
 ///
 /// - Connect failures and sends that failed outright ran nothing: retried with backoff.
-/// - `LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN` and "max number of clients" mean the server did
-///   not run the command: retried with jittered backoff.
+/// - A peer that accepted the TCP connection and then stayed silent through the handshake (TLS or
+///   `HELLO` timed out) is not tried again: it is up and not answering (frozen, overloaded, or
+///   not Redis at all), and a second connection would wait out the same timeout, doubling the
+///   stall. A TCP connect timeout (no answer to the SYN, a packet may be lost) is retried once.
+/// - The server refusing the credentials (`WRONGPASS`, `NOAUTH`) while opening a connection:
+///   the credentials are read again (at most once per `CredentialRefreshPolicy.minimumInterval`)
+///   and the request is retried once with them.
+/// - `LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN`, `NOREPLICAS` and "max number of clients" mean
+///   the server did not run the command: retried with jittered backoff.
 /// - `READONLY` means the connection reached a primary demoted by a failover: the pool drops its
 ///   idle connections and the request is retried once on a new one (DNS then names the new
 ///   primary).
@@ -18,7 +25,10 @@ struct RetryPolicy: Sendable {
     static let longestBackoff = Duration.seconds(1)
 
     enum Stage {
+        /// Resolving, TCP connect, or waiting for a pool slot.
         case connecting
+        /// The peer accepted the TCP connection; TLS or the Redis handshake failed.
+        case handshaking
         case sending
         case awaitingReply
         case replied
@@ -29,6 +39,8 @@ struct RetryPolicy: Sendable {
         case retryAfterBackoff
         /// Drop every idle connection first (`READONLY`).
         case reconnectAndRetry
+        /// Read the credentials again, then retry if they changed (`WRONGPASS`, `NOAUTH`).
+        case refreshCredentialsAndRetry
     }
 
     /// What happened so far in one call.
@@ -36,18 +48,26 @@ struct RetryPolicy: Sendable {
         var attempts = 0
         var timeoutRetried = false
         var readOnlyRetried = false
+        var credentialsRefreshed = false
     }
 
-    static func decision(after error: RedisError, at stage: Stage, idempotent: Bool, history: History) -> Decision {
+    /// `credentialsRejected`: the handshake met `WRONGPASS` or `NOAUTH` and a credentials
+    /// provider exists.
+    static func decision(
+        after error: RedisError, at stage: Stage, idempotent: Bool, history: History, credentialsRejected: Bool = false
+    ) -> Decision {
         guard history.attempts < maximumAttempts else { return .fail }
+        if credentialsRejected { return history.credentialsRefreshed ? .fail : .refreshCredentialsAndRetry }
         switch (error.kind, stage) {
         case (.deadlineExceeded, _), (.protocolError, _), (.tls, _), (.authentication, _),
              (.configuration, _), (.clusterRedirect, _), (.poolExhausted, _):
             return .fail
+        case (.timeout, .handshaking):
+            return .fail
         case (.timeout, _):
             let replyMayBeLost = stage != .connecting
             return (!replyMayBeLost || idempotent) && !history.timeoutRetried ? .retryAfterBackoff : .fail
-        case (.connectFailed, _), (.connectionClosed, .connecting), (.connectionClosed, .sending):
+        case (.connectFailed, _), (.connectionClosed, .connecting), (.connectionClosed, .handshaking), (.connectionClosed, .sending):
             return .retryAfterBackoff
         case (.connectionClosed, _):
             return idempotent ? .retryAfterBackoff : .fail
@@ -60,12 +80,25 @@ struct RetryPolicy: Sendable {
     /// Error replies that say the server refused to run the command for a passing reason.
     static func isNotRunReply(_ error: RedisError) -> Bool {
         switch error.kind {
-        case .server(code: "LOADING"), .server(code: "BUSY"), .server(code: "TRYAGAIN"), .server(code: "MASTERDOWN"):
+        case .server(code: "LOADING"), .server(code: "BUSY"), .server(code: "TRYAGAIN"), .server(code: "MASTERDOWN"),
+             .server(code: "NOREPLICAS"):
             return true
         case .server(code: "ERR"):
             return error.message.contains("max number of clients reached")
         default:
             return false
+        }
+    }
+
+    /// How a retry of `error` at `stage` is counted and reported.
+    static func reason(for error: RedisError, at stage: Stage, credentialsRejected: Bool = false) -> RedisRetryReason {
+        if credentialsRejected { return .credentialsRejected }
+        switch error.kind {
+        case .timeout: return stage == .connecting ? .connectTimeout : .replyTimeout
+        case .server(code: "READONLY"): return .readOnly
+        case .server: return .serverBusy
+        case .connectionClosed where stage == .sending || stage == .awaitingReply: return .connectionLost
+        default: return .connectFailed
         }
     }
 

@@ -286,7 +286,7 @@ public final class ClusterClient: RedisCommandRunner {
             )
         }
         // Validated like the seed: an address the cluster announced could still be unusable.
-        let client = try RedisClient(configuration: node, sharedTLSContext: tlsContext)
+        let client = try RedisClient(configuration: node, sharedTLSContext: tlsContext, family: seed)
         return state.withLock { state in
             if let existing = state.nodes[address] { return existing }
             state.nodes[address] = client

@@ -20,11 +20,19 @@ public final class RedisDeploymentClient: RedisCommandRunner {
     private let endpoint: RedisClient
     private let decided: Mutex<(any RedisCommandRunner)?>
 
-    public init(configuration: RedisConfiguration) throws(RedisError) {
+    /// `credentialsProvider` and `observer`: see `RedisClient.init`; a cluster's nodes share them
+    /// (and one set of counters, one re-read of the credentials per rotation).
+    public init(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) {
         let tlsContext = configuration.useTLS ? try TLSContext(caFile: configuration.tlsCAFile) : nil
         self.configuration = configuration
         self.tlsContext = tlsContext
-        endpoint = try RedisClient(configuration: configuration, sharedTLSContext: tlsContext)
+        endpoint = try RedisClient(
+            configuration: configuration, sharedTLSContext: tlsContext, credentialsProvider: credentialsProvider, observer: observer
+        )
         switch configuration.clusterMode {
         case .disabled: decided = Mutex(endpoint)
         case .enabled: decided = Mutex(ClusterClient(seed: endpoint, tlsContext: tlsContext, table: nil))
@@ -37,15 +45,42 @@ public final class RedisDeploymentClient: RedisCommandRunner {
     /// Built from `environment` on first use and kept for the life of the process (a warm
     /// Lambda environment keeps its connections and its slot table). A configuration error is
     /// thrown on every call.
+    /// `credentialsProvider` and `observer` are those of the first successful call.
     public static func shared(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
     ) throws(RedisError) -> RedisDeploymentClient {
+        try shared { () throws(RedisError) in
+            try RedisDeploymentClient(
+                configuration: RedisConfiguration.fromEnvironment(environment), credentialsProvider: credentialsProvider, observer: observer
+            )
+        }
+    }
+
+    /// `shared(environment:...)` for a configuration the caller built (credentials read from a secret).
+    public static func shared(
+        configuration: RedisConfiguration,
+        credentialsProvider: (any RedisCredentialsProvider)? = nil,
+        observer: (any RedisClientObserver)? = nil
+    ) throws(RedisError) -> RedisDeploymentClient {
+        try shared { () throws(RedisError) in
+            try RedisDeploymentClient(configuration: configuration, credentialsProvider: credentialsProvider, observer: observer)
+        }
+    }
+
+    private static func shared(_ make: () throws(RedisError) -> RedisDeploymentClient) throws(RedisError) -> RedisDeploymentClient {
         try sharedClient.withLock { (client: inout RedisDeploymentClient?) throws(RedisError) -> RedisDeploymentClient in
             if let client { return client }
-            let created = try RedisDeploymentClient(configuration: RedisConfiguration.fromEnvironment(environment))
+            let created = try make()
             client = created
             return created
         }
+    }
+
+    /// What the client did since it was created (every node's, for a cluster).
+    public var statistics: RedisClientStatistics {
+        endpoint.statistics
     }
 
     /// The mode once decided (nil in `auto` mode before the first request got an answer).

@@ -3,7 +3,12 @@ import Glibc
 extension RedisConfiguration {
     /// Reads `REDIS_*` variables (see the README, "Configuring the Redis client"). Every invalid value is refused
     /// here, at start-up, with a message naming the variable; the token's value is never echoed.
-    public static func fromEnvironment(_ environment: [String: String]) throws(RedisError) -> RedisConfiguration {
+    ///
+    /// `credentials`, when given, come from a secret (the functions' `REDIS_AUTH_SECRET_ARN`) and
+    /// replace `REDIS_USERNAME` and `REDIS_AUTH_TOKEN` (checked with `validatedCredentials`).
+    public static func fromEnvironment(
+        _ environment: [String: String], credentials: SecretCredentials? = nil
+    ) throws(RedisError) -> RedisConfiguration {
         let reader = EnvironmentReader(environment: environment)
         let (endpoint, portInEndpoint) = try reader.endpoint()
         var configuration = RedisConfiguration(endpoint: endpoint)
@@ -13,7 +18,13 @@ extension RedisConfiguration {
         }
         configuration.useTLS = try reader.boolean("REDIS_SSL") ?? true
         configuration.username = try reader.username() ?? "default"
-        configuration.authToken = try reader.authToken(useTLS: configuration.useTLS)
+        if let credentials {
+            let checked = try validatedCredentials(credentials, defaultUsername: configuration.username, useTLS: configuration.useTLS)
+            configuration.username = checked.username
+            configuration.authToken = checked.password
+        } else {
+            configuration.authToken = try reader.authToken(useTLS: configuration.useTLS)
+        }
         configuration.tlsCAFile = try reader.readableFile("REDIS_TLS_CA_FILE")
         configuration.tlsServerName = try reader.hostName("REDIS_TLS_SERVER_NAME")
         if let milliseconds = try reader.integer("REDIS_TIMEOUT_MS", in: 1...600_000) {
@@ -27,6 +38,63 @@ extension RedisConfiguration {
             ?? RESPParser.Limits.defaultMaximumReplyElements
         configuration.clusterMode = try reader.clusterMode() ?? .auto
         return configuration
+    }
+}
+
+/// What a secret holding Redis credentials holds: the JSON structure Secrets Manager documents
+/// for ElastiCache users (`{"username","password","user_arn"}`, what its rotation function for
+/// ElastiCache users keeps current), or anything else, which is a replication group AUTH token.
+public enum SecretCredentials: Sendable, Equatable, CustomStringConvertible {
+    case authToken(String)
+    case user(name: String, password: String)
+
+    public var description: String {
+        switch self {
+        case .authToken: "SecretCredentials.authToken(<redacted>)"
+        case .user(let name, _): "SecretCredentials.user(\(name), <redacted>)"
+        }
+    }
+}
+
+extension RedisConfiguration {
+    /// The credentials a secret gives, checked: an AUTH token by ElastiCache's token rules (16
+    /// to 128 letters, digits and `! & # $ ^ < > -`), a user's password by its user rules (16 to
+    /// 128 printable characters, no spaces), both only with TLS. A token is sent for
+    /// `defaultUsername` (`REDIS_USERNAME`, else `default`). Messages never repeat the secret.
+    public static func validatedCredentials(
+        _ credentials: SecretCredentials, defaultUsername: String = "default", useTLS: Bool
+    ) throws(RedisError) -> RedisCredentials {
+        let invalid = { (reason: String) in RedisError(.configuration, "the Redis credentials in the secret are invalid: \(reason)") }
+        let username: String
+        let password: String
+        switch credentials {
+        case .authToken(let token):
+            if let problem = authTokenProblem(token) { throw invalid(problem) }
+            (username, password) = (defaultUsername, token)
+        case .user(let name, let userPassword):
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw invalid("the username must be printable ASCII without spaces")
+            }
+            let length = userPassword.unicodeScalars.count
+            guard (16...128).contains(length) else { throw invalid("the password must be 16 to 128 characters long (it has \(length))") }
+            guard userPassword.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw invalid("the password must be printable ASCII without spaces")
+            }
+            (username, password) = (name, userPassword)
+        }
+        guard useTLS else { throw invalid("a password requires REDIS_SSL=true (ElastiCache accepts AUTH only with in-transit encryption)") }
+        return RedisCredentials(username: username, password: password)
+    }
+
+    /// ElastiCache's AUTH token rules; the problem found, in words that never quote the token.
+    static func authTokenProblem(_ token: String) -> String? {
+        let length = token.unicodeScalars.count
+        guard (16...128).contains(length) else { return "it must be 16 to 128 characters long (it has \(length))" }
+        let symbols = "!&#$^<>-".unicodeScalars
+        guard token.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || symbols.contains($0)) }) else {
+            return "only letters, digits and the symbols ! & # $ ^ < > - are allowed"
+        }
+        return nil
     }
 }
 
@@ -125,14 +193,7 @@ private struct EnvironmentReader {
     /// in clear text). The messages describe the rule broken, never the value.
     func authToken(useTLS: Bool) throws(RedisError) -> String? {
         guard let token = environment["REDIS_AUTH_TOKEN"], !token.isEmpty else { return nil }
-        let length = token.unicodeScalars.count
-        guard (16...128).contains(length) else {
-            throw invalid("REDIS_AUTH_TOKEN", "it must be 16 to 128 characters long (it has \(length))")
-        }
-        let symbols = "!&#$^<>-".unicodeScalars
-        guard token.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || symbols.contains($0)) }) else {
-            throw invalid("REDIS_AUTH_TOKEN", "only letters, digits and the symbols ! & # $ ^ < > - are allowed")
-        }
+        if let problem = RedisConfiguration.authTokenProblem(token) { throw invalid("REDIS_AUTH_TOKEN", problem) }
         guard useTLS else {
             throw invalid("REDIS_AUTH_TOKEN", "a token requires REDIS_SSL=true (ElastiCache accepts AUTH only with in-transit encryption)")
         }

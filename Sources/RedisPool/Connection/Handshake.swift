@@ -1,11 +1,19 @@
 /// Authenticates and names a new connection in one round trip:
-/// `HELLO 2 AUTH <user> <token> SETNAME <name>`, which also pins RESP2 replies.
+/// `HELLO 2 AUTH <user> <password> SETNAME <name>`, which also pins RESP2 replies.
 /// Servers older than Redis 6 do not know `HELLO`; they get `AUTH` and `CLIENT SETNAME`, still
 /// pipelined in one write.
 struct Handshake {
-    let configuration: RedisConfiguration
+    let credentials: RedisCredentials
+    let clientName: String
 
-    func perform(on connection: RedisConnection, deadline: Deadline) throws(RedisError) {
+    /// `credentialsRejected`: the server refused the user or the password (`WRONGPASS`, `NOAUTH`),
+    /// which a credentials refresh may cure; `NOPERM` (the user lacks a permission) it cannot.
+    struct Failure: Error {
+        let error: RedisError
+        let credentialsRejected: Bool
+    }
+
+    func perform(on connection: RedisConnection, deadline: Deadline) throws(Failure) {
         let reply = try exchange([hello], on: connection, deadline: deadline)[0]
         guard case .error(let text) = reply else { return }
         let error = RedisError.fromReply(text)
@@ -17,24 +25,24 @@ struct Handshake {
 
     private var hello: RedisCommand {
         var arguments: [[UInt8]] = [Array("HELLO".utf8), Array("2".utf8)]
-        if let token = configuration.authToken {
-            arguments += [Array("AUTH".utf8), Array(configuration.username.utf8), Array(token.utf8)]
+        if let password = credentials.password {
+            arguments += [Array("AUTH".utf8), Array(credentials.username.utf8), Array(password.utf8)]
         }
-        arguments += [Array("SETNAME".utf8), Array(configuration.clientName.utf8)]
+        arguments += [Array("SETNAME".utf8), Array(clientName.utf8)]
         return RedisCommand(arguments: arguments)
     }
 
-    /// Before Redis 6 there were no users: `AUTH <token>` only, for the default user.
+    /// Before Redis 6 there were no users: `AUTH <password>` only, for the default user.
     private var legacyCommands: [RedisCommand] {
         var commands: [RedisCommand] = []
-        if let token = configuration.authToken {
+        if let password = credentials.password {
             commands.append(
-                configuration.username == "default"
-                    ? RedisCommand("AUTH", token)
-                    : RedisCommand("AUTH", configuration.username, token)
+                credentials.username == "default"
+                    ? RedisCommand("AUTH", password)
+                    : RedisCommand("AUTH", credentials.username, password)
             )
         }
-        commands.append(RedisCommand("CLIENT", "SETNAME", configuration.clientName))
+        commands.append(RedisCommand("CLIENT", "SETNAME", clientName))
         return commands
     }
 
@@ -46,28 +54,28 @@ struct Handshake {
         }
     }
 
-    private func exchange(_ commands: [RedisCommand], on connection: RedisConnection, deadline: Deadline) throws(RedisError) -> [RESPValue] {
+    private func exchange(_ commands: [RedisCommand], on connection: RedisConnection, deadline: Deadline) throws(Failure) -> [RESPValue] {
         do {
             return try connection.exchange(commands, deadline: deadline)
         } catch {
-            throw error.error
+            throw Failure(error: error.error, credentialsRejected: false)
         }
     }
 
     /// Credential errors become `.authentication` with the server's words, which name the user
-    /// at most (never the token). Anything else keeps its server code.
-    private func describe(_ error: RedisError) -> RedisError {
+    /// at most (never the password). Anything else keeps its server code.
+    private func describe(_ error: RedisError) -> Failure {
+        let failed = "authentication as user '\(credentials.username)' failed"
         switch error.kind {
-        case .server(code: "WRONGPASS"), .server(code: "NOPERM"), .server(code: "NOAUTH"):
-            let hint = configuration.authToken == nil ? " (no REDIS_AUTH_TOKEN is set)" : ""
-            return RedisError(
-                .authentication,
-                "authentication as user '\(configuration.username)' failed\(hint): \(error.message)"
-            )
+        case .server(code: "WRONGPASS"), .server(code: "NOAUTH"):
+            let hint = credentials.password == nil ? " (no password is configured)" : ""
+            return Failure(error: RedisError(.authentication, "\(failed)\(hint): \(error.message)"), credentialsRejected: true)
+        case .server(code: "NOPERM"):
+            return Failure(error: RedisError(.authentication, "\(failed): \(error.message)"), credentialsRejected: false)
         case .server(code: "ERR") where error.message.contains("invalid password") || error.message.contains("AUTH"):
-            return RedisError(.authentication, "authentication as user '\(configuration.username)' failed: \(error.message)")
+            return Failure(error: RedisError(.authentication, "\(failed): \(error.message)"), credentialsRejected: true)
         default:
-            return RedisError(error.kind, "handshake with the server failed: \(error.message)")
+            return Failure(error: RedisError(error.kind, "handshake with the server failed: \(error.message)"), credentialsRejected: false)
         }
     }
 }

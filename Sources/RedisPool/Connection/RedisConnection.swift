@@ -33,16 +33,35 @@ final class RedisConnection: @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    /// Connects (DNS, TCP, TLS) and authenticates, all within `deadline`.
+    /// Why opening a connection failed, and how far it got.
+    struct OpenFailure: Error {
+        let error: RedisError
+        /// The TCP connect succeeded: the failure came from the peer (TLS or the Redis handshake).
+        let peerAccepted: Bool
+        /// The server refused the user or the password (see `Handshake.Failure`).
+        let credentialsRejected: Bool
+    }
+
+    /// Connects (DNS, TCP, TLS) and authenticates with `credentials`, all within `deadline`.
     static func open(
         configuration: RedisConfiguration,
+        credentials: RedisCredentials,
         tlsContext: TLSContext?,
         deadline: Deadline
-    ) throws(RedisError) -> RedisConnection {
-        let socket = try Socket.connect(host: configuration.endpoint, port: configuration.port, deadline: deadline)
+    ) throws(OpenFailure) -> RedisConnection {
+        let socket: Socket
+        do {
+            socket = try Socket.connect(host: configuration.endpoint, port: configuration.port, deadline: deadline)
+        } catch {
+            throw OpenFailure(error: error, peerAccepted: false, credentialsRejected: false)
+        }
         let transport: any Transport
         if let tlsContext {
-            transport = try TLSTransport(socket: socket, context: tlsContext, serverName: configuration.serverName, deadline: deadline)
+            do {
+                transport = try TLSTransport(socket: socket, context: tlsContext, serverName: configuration.serverName, deadline: deadline)
+            } catch {
+                throw OpenFailure(error: error, peerAccepted: true, credentialsRejected: false)
+            }
         } else {
             transport = TCPTransport(socket: socket)
         }
@@ -51,7 +70,11 @@ final class RedisConnection: @unchecked Sendable {
             endpointDescription: "\(configuration.endpoint):\(configuration.port)",
             replyLimits: configuration.replyLimits
         )
-        try Handshake(configuration: configuration).perform(on: connection, deadline: deadline)
+        do {
+            try Handshake(credentials: credentials, clientName: configuration.clientName).perform(on: connection, deadline: deadline)
+        } catch {
+            throw OpenFailure(error: error.error, peerAccepted: true, credentialsRejected: error.credentialsRejected)
+        }
         return connection
     }
 
