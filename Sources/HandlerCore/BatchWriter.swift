@@ -34,7 +34,7 @@ struct BatchWriter<Function: CacheFunction> {
         do {
             outcomes = try metrics.timingRedis { () throws(RedisError) in try store.write(valid, deadline: deadline) }
         } catch {
-            throw .redisUnavailable(error)
+            throw FunctionError(error)
         }
         var nextOutcome = outcomes.makeIterator()
         var results: [Result<WriteOutcome, ItemFailure>] = []
@@ -107,7 +107,7 @@ struct BatchWriter<Function: CacheFunction> {
         if case .failure(let failure) = results.first {
             switch failure {
             case .invalid(let error): throw .invalidEvent(error.description)
-            case .redis(let error): throw .redisUnavailable(error)
+            case .redis(let error): throw FunctionError(error)
             }
         }
         return .object(Self.summary(results))

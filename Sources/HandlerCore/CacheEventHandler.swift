@@ -93,9 +93,3 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
     }
 }
 
-extension FunctionError {
-    /// Redis could not be reached or refused the work; Lambda (or the event source) retries.
-    static func redisUnavailable(_ error: RedisError) -> FunctionError {
-        FunctionError(type: "Function.RedisUnavailable", message: error.description)
-    }
-}

@@ -32,17 +32,15 @@ extension CacheEventHandler {
     }
 
     static func makeClient(environment: [String: String], observer: RedisRecoveryLog) throws(FunctionError) -> RedisDeploymentClient {
-        let invalidConfiguration = { (error: RedisError) in FunctionError(type: "Function.InvalidConfiguration", message: error.description) }
         guard let secretID = environment[authSecretVariable], !secretID.isEmpty else {
             do throws(RedisError) {
                 return try RedisDeploymentClient.shared(environment: environment, observer: observer)
             } catch {
-                throw invalidConfiguration(error)
+                throw FunctionError(error)
             }
         }
-        let secretUnavailable = { (message: String) in FunctionError(type: "Function.SecretUnavailable", message: message) }
         if let token = environment[authTokenVariable], !token.isEmpty {
-            throw secretUnavailable("both \(authSecretVariable) and \(authTokenVariable) are set; set only one")
+            throw FunctionError(SecretsExtensionError.configuration("both \(authSecretVariable) and \(authTokenVariable) are set; set only one"))
         }
         let extensionClient: SecretsExtensionClient
         let secretString: String
@@ -50,7 +48,7 @@ extension CacheEventHandler {
             extensionClient = try SecretsExtensionClient.fromEnvironment(environment)
             secretString = try extensionClient.secretString(id: secretID)
         } catch {
-            throw error.functionError
+            throw FunctionError(error)
         }
         do throws(RedisError) {
             let credentials = try RedisSecret.parse(secretString, secretID: secretID)
@@ -62,7 +60,7 @@ extension CacheEventHandler {
             )
             return try RedisDeploymentClient.shared(configuration: configuration, credentialsProvider: secret, observer: observer)
         } catch {
-            throw invalidConfiguration(error)
+            throw FunctionError(error)
         }
     }
 }

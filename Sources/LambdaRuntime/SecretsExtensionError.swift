@@ -1,6 +1,6 @@
 /// The failures of a secret lookup: a small closed set. Messages name the secret id, never the
 /// secret or the session token.
-public struct SecretsExtensionError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SecretsExtensionError: FunctionErrorConvertible, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// The environment or the arguments are incomplete or malformed.
         case configuration
@@ -21,6 +21,11 @@ public struct SecretsExtensionError: Error, Sendable, Equatable, CustomStringCon
     init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
+    }
+
+    /// A configuration the secret lookup cannot work with (named by the caller's message).
+    public static func configuration(_ message: String) -> SecretsExtensionError {
+        SecretsExtensionError(.configuration, message)
     }
 
     public var description: String { message }
