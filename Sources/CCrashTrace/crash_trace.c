@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "crash_trace.h"
+#include "held_output.h"
 
 #include <link.h>
 #include <sched.h>
@@ -123,6 +124,8 @@ static uintptr_t instruction_address(const void *context) {
 }
 
 static void report_crash(int signal_number, siginfo_t *info, void *context) {
+    // The invocation's held metric line first: it describes what happened before the crash.
+    held_output_write_on_crash();
     struct line line = { .used = 0 };
     append_text(&line, "Runtime.Crash: ");
     append_text(&line, signal_name(signal_number));

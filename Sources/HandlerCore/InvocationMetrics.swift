@@ -67,11 +67,13 @@ public protocol MetricsSink: Sendable {
 /// Writes each line to stdout with one unbuffered write (the runtime's `StandardStreams`): the C
 /// library's buffer would hold lines back while the process is frozen between invocations. The raw
 /// EMF object must stand alone on its line (not wrapped in a JSON log record), or CloudWatch does
-/// not extract the metrics.
+/// not extract the metrics. The write happens once the invocation's answer is posted
+/// (`StandardStreams.emitAfterAnswer`): the caller no longer waits for it (about 3.6 us of a
+/// direct update's latency, BENCHMARKS.md, issue 13), and the line still belongs to the invocation.
 public struct StandardOutputMetricsSink: MetricsSink {
     public init() {}
 
     public func emit(_ line: EMFMetricLine) {
-        StandardStreams.emit(line.line, to: StandardStreams.output)
+        StandardStreams.emitAfterAnswer(line.line, to: StandardStreams.output)
     }
 }

@@ -48,7 +48,9 @@ enum LocalInvocation {
     static func printOutcomes(_ requestIDs: [String], api: LocalRuntimeAPI, name: String) -> Int32 {
         var anyFailed = false
         for requestID in requestIDs {
-            switch api.outcome(of: requestID) {
+            // Printed once the loop has finished the invocation: its metric line is written
+            // before its result, and before this thread ends the process after the last one.
+            switch api.outcome(of: requestID, finished: true) {
             case .success(let result):
                 printLine(result)
             case .failure(let errorJSON):

@@ -18,10 +18,17 @@ final class LocalRuntimeAPI: Sendable {
         case runtimeEnded(Int32)
     }
 
+    /// An answer as posted, and whether the runtime has since asked for its next invocation: only
+    /// then has it finished the invocation's work (what it writes after the post, its metric line).
+    private struct PostedOutcome {
+        let outcome: Outcome
+        var runtimeMovedOn = false
+    }
+
     private struct State {
         var queued: [(requestID: String, event: [UInt8])] = []
         var inFlight: Set<String> = []
-        var outcomes: [String: Outcome] = [:]
+        var outcomes: [String: PostedOutcome] = [:]
         var initFailure: [UInt8]?
         /// Set by the first `/next`: initialisation is over, and `/init/error` no longer applies.
         var initialized = false
@@ -55,9 +62,17 @@ final class LocalRuntimeAPI: Sendable {
     }
 
     /// Blocks until the invocation is answered, initialisation has failed or the loop has ended.
-    func outcome(of requestID: String) -> Outcome {
-        state.withLock(when: { $0.outcomes[requestID] != nil || $0.initFailure != nil || $0.runtimeExitStatus != nil }) { state in
-            if let outcome = state.outcomes.removeValue(forKey: requestID) { return outcome }
+    /// `finished`: waits further, until the runtime has asked for the next invocation or ended, so
+    /// that what it writes after posting the answer (the metric line) is written too: `--event`
+    /// ends the process once it has printed the last outcome. `--serve` answers its caller at the
+    /// post, as Lambda does.
+    func outcome(of requestID: String, finished: Bool = false) -> Outcome {
+        let isReady = { (state: State) in
+            state.outcomes[requestID].map { !finished || $0.runtimeMovedOn } ?? false
+                || state.initFailure != nil || state.runtimeExitStatus != nil
+        }
+        return state.withLock(when: isReady) { state in
+            if let posted = state.outcomes.removeValue(forKey: requestID) { return posted.outcome }
             if let initFailure = state.initFailure { return .initFailed(initFailure) }
             return .runtimeEnded(state.runtimeExitStatus ?? 1)
         }
@@ -99,7 +114,10 @@ final class LocalRuntimeAPI: Sendable {
     }
 
     private func nextInvocation() -> HTTPResponse {
-        state.withLock { $0.initialized = true }
+        state.withLock { state in
+            state.initialized = true
+            for requestID in state.outcomes.keys { state.outcomes[requestID]?.runtimeMovedOn = true }
+        }
         let (requestID, event) = state.withLock(when: { !$0.queued.isEmpty }) { state in
             let invocation = state.queued.removeFirst()
             state.inFlight.insert(invocation.requestID)
@@ -132,7 +150,7 @@ final class LocalRuntimeAPI: Sendable {
         let requestID = RuntimeAPI.requestID(fromPathComponent: encodedRequestID)
         let known = state.withLock { state in
             guard let requestID, state.inFlight.remove(requestID) != nil else { return false }
-            state.outcomes[requestID] = outcome
+            state.outcomes[requestID] = PostedOutcome(outcome: outcome)
             return true
         }
         guard known else {

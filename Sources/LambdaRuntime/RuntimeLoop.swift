@@ -52,6 +52,13 @@ struct RuntimeLoop<Handler: LambdaHandler> {
                 reply = client.postError(requestID: requestID, error: error)
                 endpoint = "/error"
             }
+            // What the handler held back for after its answer (its metric line), whatever the
+            // post's outcome and before the loop may end. Still the invocation's own time: Lambda
+            // counts an invocation done, and may freeze the process, only once the runtime asks for
+            // the next one ("The runtime and each extension indicate completion by sending a Next
+            // API request", docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html),
+            // so the line reaches the invocation's log stream like one written before the post.
+            StandardStreams.writeHeldOutput()
             guard proceed(after: reply, endpoint: endpoint, logger: context.logger) else { return 1 }
         }
     }

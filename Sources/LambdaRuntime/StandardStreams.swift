@@ -1,3 +1,5 @@
+import CCrashTrace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,6 +16,21 @@ public enum StandardStreams {
 
     public static func emit(_ bytes: [UInt8], to descriptor: Int32) {
         writeFully(bytes) { write(descriptor, $0, $1) }
+    }
+
+    /// Like `emit`, but written once the invocation's answer is posted, so the caller does not
+    /// wait for the write (an invocation's metric line): the runtime loop writes it right after
+    /// the `/response` or `/error` post, before it asks for the next invocation. Never lost: a
+    /// crash before then writes it ahead of the crash line, a process that exits first writes it
+    /// at exit, and a second line held before the first was written pushes the first out.
+    public static func emitAfterAnswer(_ bytes: [UInt8], to descriptor: Int32) {
+        let held = bytes.withUnsafeBytes { held_output_hold(descriptor, $0.baseAddress, $0.count) }
+        if held != 0 { emit(bytes, to: descriptor) }
+    }
+
+    /// Writes what `emitAfterAnswer` held, if anything (the loop, after each post).
+    static func writeHeldOutput() {
+        held_output_write()
     }
 
     static func emitLine(_ text: String, to descriptor: Int32) {

@@ -17,6 +17,11 @@ struct CrashOnDemand: LambdaHandler {
             return [UInt8(truncatingIfNeeded: recurse(1))]
         case #""abort""#:
             abort()
+        case #""held-then-trap""#:
+            // A line held for after the answer (as the metric line is), then a crash before the answer.
+            StandardStreams.emitAfterAnswer(Array("held line of \(context.requestID)\n".utf8), to: StandardStreams.output)
+            let empty: [UInt8] = []
+            return [empty[event.count]]
         case #""segv""#:
             UnsafeMutablePointer<Int>(bitPattern: 16)?.pointee = 1
             return event

@@ -55,6 +55,26 @@ import Glibc
         }
     }
 
+    /// A line held for after the answer (`StandardStreams.emitAfterAnswer`, the metric line's way)
+    /// is written by the crash handler, ahead of the crash line, when the process dies first.
+    @Test func aCrashWritesTheHeldLineBeforeTheCrashLine() async throws {
+        let requestID = "crash-held-51f0"
+        let server = try RuntimeAPIServer(script: [.event(#""held-then-trap""#, requestID: requestID)])
+        defer { server.stop() }
+        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "CrashProbe"), environment: [
+            "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_FUNCTION_NAME": "CrashProbe", "SWIFT_BACKTRACE": "enable=no",
+        ])
+        defer { process.kill() }
+        let exit = await onOwnThread { process.waitForExit(timeout: .seconds(60)) }
+        let output = process.output()
+        #expect(exit == .signaled(Self.trapSignal), "\(output.suffix(2000))")
+        let lines = output.split(separator: "\n").map(String.init)
+        let held = try #require(lines.firstIndex(of: "held line of \(requestID)"), "\(output.suffix(2000))")
+        let crash = try #require(lines.firstIndex { $0.hasPrefix("Runtime.Crash: ") }, "\(output.suffix(2000))")
+        #expect(held < crash)
+        #expect(lines.count { $0.hasPrefix("held line") } == 1, "written once: \(output.suffix(2000))")
+    }
+
     @Test func aHealthyInvocationLeavesNoCrashLine() async throws {
         let server = try RuntimeAPIServer(script: [.event("\"fine\"", requestID: "no-crash")])
         defer { server.stop() }

@@ -21,6 +21,9 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
         let errorType: String?
         /// When the body was fully read, to check answers arrive before deadlines.
         let receivedAt: ContinuousClock.Instant
+        /// The function's output as it stood when the post arrived (before it was answered), when
+        /// `snapshotOutputAtEachAnswer` asked for it: what the function wrote before posting.
+        let outputWhenPosted: String?
 
         var text: String { String(decoding: body, as: UTF8.self) }
     }
@@ -39,6 +42,7 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
         var failNextWith500 = false
         var stopped = false
         var invocationCount = 0
+        var outputSnapshot: (@Sendable () -> String)?
     }
 
     private var state = State()
@@ -71,6 +75,12 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
     /// Invokes and waits for the answer.
     func call(_ event: String, timeout: Duration = .seconds(10)) -> Answer? {
         answer(to: invoke(event), timeout: timeout)
+    }
+
+    /// From now on every answer records the function's output as it stood when the post arrived.
+    /// The function waits for the post's reply, so nothing it writes after the post can be in it.
+    func snapshotOutputAtEachAnswer(_ snapshot: @escaping @Sendable () -> String) {
+        update { $0.outputSnapshot = snapshot }
     }
 
     /// From now on `/next` answers 500 (the runtime must exit at once).
@@ -118,9 +128,10 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
         if request.method == "GET", path == invocationPrefix + "next" {
             return nextInvocation()
         }
+        let snapshot = update { $0.outputSnapshot }
         let answer = Answer(
             kind: path.hasSuffix("/response") ? .response : .error, body: request.body,
-            errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: .now)
+            errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: .now, outputWhenPosted: snapshot?())
         if request.method == "POST", path == "/2018-06-01/runtime/init/error" {
             update { $0.initErrors.append(answer) }
             return accepted

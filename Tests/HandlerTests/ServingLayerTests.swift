@@ -60,7 +60,11 @@ import Testing
                             ["--event", events.appendingPathComponent("price-batch-kinesis-partial.json").path], environment: environment)
         #expect(batch.status == 0)
         let lines = batch.output.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix(#"{"_aws":"#) && $0.contains(#""Namespace":"PriceCache""#) && $0.contains(#""RecordsWritten":1"#) })
+        let metricLine = try #require(lines.firstIndex { $0.hasPrefix(#"{"_aws":"#) && $0.contains(#""Namespace":"PriceCache""#) && $0.contains(#""RecordsWritten":1"#) }, "\(batch.output)")
+        // The line is written after the answer is posted; `--event` prints the result, and ends the
+        // process, only once the loop has finished the invocation, so the line is always there, first.
+        let result = try #require(lines.firstIndex { $0.hasPrefix(#"{"batchItemFailures":"#) }, "\(batch.output)")
+        #expect(metricLine < result, "\(batch.output)")
         #expect(lines.contains(#"{"batchItemFailures":[{"itemIdentifier":"49590338271490256608559692540925702759324208523137515618"},{"itemIdentifier":"49590338271490256608559692541287502759324208523137515700"},{"itemIdentifier":"49590338271490256608559692541999999999324208523137515800"}]}"#))
         let signal = try run(binaries.appendingPathComponent("SignalHandler").path,
                              ["--event", events.appendingPathComponent("signal.json").path], environment: environment)
