@@ -43,7 +43,7 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
                     context.logger.warn(line)
                 }
             }
-            metricsSink.emit(metrics.line(
+            metricsSink.emit(metrics, MetricLabels(
                 functionName: context.function.name.isEmpty ? localName : context.function.name,
                 requestID: context.requestID,
                 timestampMilliseconds: WallClock.millisecondsSinceEpoch()

@@ -36,32 +36,61 @@ public struct InvocationMetrics: Sendable, Equatable {
         }
     }
 
-    public func line(functionName: String, requestID: String, timestampMilliseconds: Int64) -> EMFMetricLine {
+    /// The metrics in the line's order, with their units; `values` follows the same order.
+    static let definitions: [(name: String, unit: String)] = [
+        ("RecordsWritten", "Count"), ("StaleSkipped", "Count"), ("Invalid", "Count"), ("CacheHits", "Count"),
+        ("CacheMisses", "Count"), ("RedisErrors", "Count"), ("RedisTime", "Milliseconds"), ("RedisRetries", "Count"),
+        ("RedisReconnects", "Count"), ("AuthRefreshes", "Count"),
+    ]
+    static let dimensionName = "FunctionName"
+    static let propertyNames = ["eventSource", "requestId"]
+    /// Every line of the process has this layout: only its values are written per invocation.
+    static let layout = EMFMetricLine.Layout(
+        namespace: namespace, dimensionNames: [dimensionName], metrics: definitions, propertyNames: propertyNames)
+
+    private var values: [Double] {
         let milliseconds = Double(redisTime.components.seconds) * 1000 + Double(redisTime.components.attoseconds) / 1e15
-        return EMFMetricLine(
+        return [
+            Double(recordsWritten), Double(staleSkipped), Double(invalid), Double(cacheHits), Double(cacheMisses),
+            Double(redisErrors), (milliseconds * 1000).rounded() / 1000, Double(redisRetries), Double(redisReconnects),
+            Double(authRefreshes),
+        ]
+    }
+
+    public func line(_ labels: MetricLabels) -> EMFMetricLine {
+        EMFMetricLine(
             namespace: Self.namespace,
-            dimensions: [("FunctionName", functionName)],
-            metrics: [
-                .init("RecordsWritten", unit: "Count", value: Double(recordsWritten)),
-                .init("StaleSkipped", unit: "Count", value: Double(staleSkipped)),
-                .init("Invalid", unit: "Count", value: Double(invalid)),
-                .init("CacheHits", unit: "Count", value: Double(cacheHits)),
-                .init("CacheMisses", unit: "Count", value: Double(cacheMisses)),
-                .init("RedisErrors", unit: "Count", value: Double(redisErrors)),
-                .init("RedisTime", unit: "Milliseconds", value: (milliseconds * 1000).rounded() / 1000),
-                .init("RedisRetries", unit: "Count", value: Double(redisRetries)),
-                .init("RedisReconnects", unit: "Count", value: Double(redisReconnects)),
-                .init("AuthRefreshes", unit: "Count", value: Double(authRefreshes)),
-            ],
-            properties: [JSONMember("eventSource", .string(eventSource)), JSONMember("requestId", .string(requestID))],
-            timestampMilliseconds: timestampMilliseconds
+            dimensions: [(Self.dimensionName, labels.functionName)],
+            metrics: zip(Self.definitions, values).map { EMFMetricLine.Metric($0.name, unit: $0.unit, value: $1) },
+            properties: zip(Self.propertyNames, [eventSource, labels.requestID]).map { JSONMember($0, .string($1)) },
+            timestampMilliseconds: labels.timestampMilliseconds
         )
+    }
+
+    /// `line(labels).line`, written from `layout`.
+    public func lineBytes(_ labels: MetricLabels) -> [UInt8] {
+        Self.layout.line(
+            timestampMilliseconds: labels.timestampMilliseconds, dimensionValues: [labels.functionName], metricValues: values,
+            propertyValues: [.string(eventSource), .string(labels.requestID)])
     }
 }
 
-/// Where metric lines go: stdout on Lambda, a collector in tests.
+/// What names one invocation's metrics in its line.
+public struct MetricLabels: Sendable, Equatable {
+    public var functionName: String
+    public var requestID: String
+    public var timestampMilliseconds: Int64
+
+    public init(functionName: String, requestID: String, timestampMilliseconds: Int64) {
+        self.functionName = functionName
+        self.requestID = requestID
+        self.timestampMilliseconds = timestampMilliseconds
+    }
+}
+
+/// Where each invocation's metrics go: a line on stdout on Lambda, a collector in tests.
 public protocol MetricsSink: Sendable {
-    func emit(_ line: EMFMetricLine)
+    func emit(_ metrics: InvocationMetrics, _ labels: MetricLabels)
 }
 
 /// Writes each line to stdout with one unbuffered write (the runtime's `StandardStreams`): the C
@@ -73,7 +102,7 @@ public protocol MetricsSink: Sendable {
 public struct StandardOutputMetricsSink: MetricsSink {
     public init() {}
 
-    public func emit(_ line: EMFMetricLine) {
-        StandardStreams.emitAfterAnswer(line.line, to: StandardStreams.output)
+    public func emit(_ metrics: InvocationMetrics, _ labels: MetricLabels) {
+        StandardStreams.emitAfterAnswer(metrics.lineBytes(labels), to: StandardStreams.output)
     }
 }

@@ -11,13 +11,15 @@ import TestSupport
 /// Collects the metric lines a handler writes, instead of printing them.
 final class MetricsCollector: MetricsSink, @unchecked Sendable {
     private let lock = NSLock()
-    private var collected: [EMFMetricLine] = []
+    private var collected: [[UInt8]] = []
 
-    func emit(_ line: EMFMetricLine) {
+    func emit(_ metrics: InvocationMetrics, _ labels: MetricLabels) {
+        // The line as stdout gets it, parsed back: what CloudWatch reads.
+        let line = metrics.lineBytes(labels)
         lock.withLock { collected.append(line) }
     }
 
-    var last: JSONValue? { lock.withLock { collected.last?.json } }
+    var last: JSONValue? { lock.withLock { collected.last.flatMap { try? JSONParser.parse($0) } } }
 }
 
 /// Both functions over one real redis-server, invoked in process with the files of `events/`.

@@ -49,7 +49,7 @@ import Testing
         metrics.redisRetries = drained.retries
         metrics.redisReconnects = drained.reconnects
         metrics.authRefreshes = drained.authRefreshes
-        let line = metrics.line(functionName: "f", requestID: "r", timestampMilliseconds: 0)
+        let line = metrics.line(MetricLabels(functionName: "f", requestID: "r", timestampMilliseconds: 0))
         let values = Dictionary(uniqueKeysWithValues: line.metrics.map { ($0.name, $0.value) })
         #expect(values["RedisRetries"] == 3)
         #expect(values["RedisReconnects"] == 1)
