@@ -7,6 +7,7 @@
 // a few microseconds per invocation, so it is never what a benchmark measures.
 //
 // usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] [--log FILE]
+//                           [--latencies FILE]
 //                           -- PROGRAM [ARGS...]
 // The function's stdout and stderr go to the log file (default /dev/null), so this program's stdout
 // carries only its report: key=value lines (see print_report). Exits 1 if the function failed to
@@ -297,7 +298,10 @@ static void print_report(Bench *bench, long rss_kib, int completed, int exited_e
     printf("measured=%ld\n", bench->latency_count);
     printf("per_second=%.0f\n", measured_s > 0 ? (double)bench->latency_count / measured_s : 0.0);
     printf("p50_us=%.1f\n", percentile_us(bench->latencies_ns, bench->latency_count, 0.50));
+    printf("p90_us=%.1f\n", percentile_us(bench->latencies_ns, bench->latency_count, 0.90));
+    printf("p95_us=%.1f\n", percentile_us(bench->latencies_ns, bench->latency_count, 0.95));
     printf("p99_us=%.1f\n", percentile_us(bench->latencies_ns, bench->latency_count, 0.99));
+    printf("p999_us=%.1f\n", percentile_us(bench->latencies_ns, bench->latency_count, 0.999));
     printf("mean_us=%.1f\n", bench->latency_count ? sum / (double)bench->latency_count / 1000.0 : 0.0);
     printf("peak_rss_kib=%ld\n", rss_kib);
     if (bench->first_error[0]) printf("first_error=%s\n", bench->first_error);
@@ -317,7 +321,7 @@ static char *read_file(const char *path, size_t *length) {
 
 int main(int argc, char **argv) {
     Bench bench = {.count = 1000, .warmup = 100};
-    const char *event_path = NULL, *log_path = "/dev/null";
+    const char *event_path = NULL, *log_path = "/dev/null", *latencies_path = NULL;
     long timeout_s = 120;
     int program_index = -1;
     for (int i = 1; i < argc; i++) {
@@ -328,10 +332,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--warmup") == 0) bench.warmup = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--timeout-s") == 0) timeout_s = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--log") == 0) log_path = argv[++i];
+        else if (strcmp(argv[i], "--latencies") == 0) latencies_path = argv[++i];
         else die("unknown option %s", argv[i]);
     }
     if (!event_path || program_index < 0 || program_index >= argc || bench.count <= bench.warmup || bench.warmup < 0) {
-        die("usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] [--log FILE] -- PROGRAM [ARGS...]");
+        die("usage: runtime-api-server --event FILE [--count N] [--warmup W] [--timeout-s S] [--log FILE] [--latencies FILE] -- PROGRAM [ARGS...]");
     }
     bench.event = read_file(event_path, &bench.event_length);
     bench.latencies_ns = calloc((size_t)bench.count, sizeof(int64_t));
@@ -430,6 +435,14 @@ int main(int argc, char **argv) {
             wait4(child, &child_status, 0, &usage);
         }
         if (rss_kib < 0) rss_kib = usage.ru_maxrss;
+    }
+    // Each measured invocation's time in nanoseconds, one a line in invocation order (before the
+    // report sorts them): where the slow ones fall, for a study of the tail.
+    if (latencies_path) {
+        FILE *out = fopen(latencies_path, "w");
+        if (!out) die("cannot open %s: %s", latencies_path, strerror(errno));
+        for (long i = 0; i < bench.latency_count; i++) fprintf(out, "%lld\n", (long long)bench.latencies_ns[i]);
+        fclose(out);
     }
     print_report(&bench, rss_kib, completed, child_exited, child_status);
     return completed && bench.init_errors == 0 ? 0 : 1;
