@@ -57,9 +57,7 @@ import Glibc
         let requestID = "crash-held-51f0"
         let server = try RuntimeAPIServer(script: [.event(#""held-then-trap""#, requestID: requestID)])
         defer { server.stop() }
-        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "CrashProbe"), environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_FUNCTION_NAME": "CrashProbe", "SWIFT_BACKTRACE": "enable=no",
-        ])
+        let process = try FunctionProcess.spawn("CrashProbe", runtimeAPI: server.address, ["SWIFT_BACKTRACE": "enable=no"])
         defer { process.kill() }
         let exit = await onOwnThread { process.waitForExit(timeout: .seconds(60)) }
         let output = process.output()

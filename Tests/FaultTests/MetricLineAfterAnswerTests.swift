@@ -46,8 +46,7 @@ import TestSupport
         let requestID = "ends-after-post-5d1c"
         let server = try RuntimeAPIServer(script: [.event(FaultEvents.goodUpdate(1), requestID: requestID, completionStatus: 500)])
         defer { server.stop() }
-        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "PriceCacheHandler"), environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_FUNCTION_NAME": "PriceCacheHandler",
+        let process = try FunctionProcess.spawn("PriceCacheHandler", runtimeAPI: server.address, [
             "REDIS_ENDPOINT": "127.0.0.1", "REDIS_PORT": String(redis.port), "REDIS_SSL": "false",
         ])
         defer { process.kill() }
