@@ -160,6 +160,11 @@ extension [UInt8] {
 
     /// The decimal digits of `value`, as `String(value)` writes them, in place.
     fileprivate mutating func appendDecimal(_ value: Int64) {
+        // Most of a line's counts are 0 or 1: one byte, without counting digits.
+        if (0..<10).contains(value) {
+            append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
         if value < 0 { append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var digitCount = 1
