@@ -125,7 +125,9 @@ build_product() {
         build_arm64_product "$function"
         return
     fi
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --product "$function" >&2 \
+    # The static libcurl's .pc first: CCurl compiles against the headers of the libcurl the relink links.
+    PKG_CONFIG_PATH="$(curl_pkg_config_dir x86_64)${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+        swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --product "$function" >&2 \
         || die "swift build of $function failed"
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --show-bin-path
 }

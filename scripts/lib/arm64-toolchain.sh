@@ -124,7 +124,7 @@ build_arm64_product() {
     # pkg-config: the static libcurl's own .pc first (its headers are what the relink links), then
     # the arm64 ones (OpenSSL); never the chroot's amd64 ones.
     local curl_pc_dir
-    curl_pc_dir=$(arm64_curl_pkg_config_dir)
+    curl_pc_dir=$(curl_pkg_config_dir arm64)
     in_arm64_root env PKG_CONFIG_PATH="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig" \
         PKG_CONFIG_LIBDIR="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig" \
         sh -c 'cd "$1" && shift && exec swift build "$@"' build "$ARM64_SOURCE_DIR" \
