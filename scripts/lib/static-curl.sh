@@ -12,14 +12,14 @@
 CURL_APT_SOURCES="deb-src http://deb.debian.org/debian bookworm main
 deb-src http://deb.debian.org/debian-security bookworm-security main"
 
-# The longest header line libcurl hands to the runtime (CURL_MAX_HTTP_HEADER; stock 100 KiB).
-# libcurl drops a longer line before any callback sees it (lib/dynbuf.c: "out of memory"), so the
-# runtime could say only where it was. Up to this size the runtime's own check (64 KiB,
-# ResponseHead.swift) sees the line and names it with its size: 1 MiB covers the issue's 300 KB
-# client context three times over, and nearly 300 times Lambda's largest real header (a 3,583-byte
-# client context); it is also what libcurl may buffer for one line, small beside a function's
-# 128 MB minimum. libcurl's limit on all headers together (MAX_HTTP_RESP_HEADER_SIZE, 300 KiB in
-# lib/http.h) stays: it counts a line only after the header callback has seen it (lib/http.c,
+# libcurl's limit for one header line (CURL_MAX_HTTP_HEADER; stock 100 KiB): it drops a line of
+# that many bytes or more before any callback sees it (lib/dynbuf.c, "out of memory"), so the
+# runtime could say only where it was. Below it the runtime's own check (64 KiB, ResponseHead.swift)
+# sees the line and names it with its size. 1 MiB covers the issue's 300 KB client context three
+# times over, and nearly 300 times Lambda's largest real header (a 3,583-byte client context); it
+# is also what libcurl may buffer for one line, small beside a function's 128 MB minimum.
+# libcurl's limit on all headers together (MAX_HTTP_RESP_HEADER_SIZE, 300 KiB in lib/http.h, not
+# #ifndef-guarded) stays: it counts a line only after the header callback has seen it (lib/http.c,
 # Curl_client_write before Curl_bump_headersize), so it never hides an oversized line from the
 # runtime, and the runtime's own limit on all headers (256 KiB) is met first.
 STATIC_CURL_MAX_HEADER_LINE=$((1024 * 1024))
