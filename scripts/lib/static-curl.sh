@@ -113,6 +113,16 @@ Libs: $libs
 PC
 }
 
+# curl_build_macro ARCH: a -D for the Swift build that names ARCH's static libcurl build. Clang keys
+# its module cache on command-line macros but not on include paths (and SwiftPM drops a -D from a
+# .pc), so without it a CCurl module compiled against another build's headers would be reused, and
+# the runtime would report that build's header limit.
+curl_build_macro() {
+    local name
+    name=$(basename "$(static_curl_build_dir "$1")" | tr -c 'A-Za-z0-9' '_')
+    echo "-DCCURL_STATIC_BUILD=$name"
+}
+
 # curl_pkg_config_dir ARCH: where write_curl_pkg_config puts libcurl.pc (for arm64 seen from the
 # chroot, where its Swift build runs).
 curl_pkg_config_dir() {
