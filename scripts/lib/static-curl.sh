@@ -119,7 +119,7 @@ PC
 # the runtime would report that build's header limit.
 curl_build_macro() {
     local name
-    name=$(basename "$(static_curl_build_dir "$1")" | tr -c 'A-Za-z0-9' '_')
+    name=$(basename "$(static_curl_build_dir "$1")" | tr -c 'A-Za-z0-9\n' '_')
     echo "-DCCURL_STATIC_BUILD=$name"
 }
 
