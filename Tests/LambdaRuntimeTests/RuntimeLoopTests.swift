@@ -165,6 +165,13 @@ import TestSupport
         HTTPHeader("Lambda-Runtime-Client-Context", String(repeating: "A", count: bytes))
     }
 
+    /// The value that makes the whole client-context line ("Name: value\r\n") `lineBytes` long.
+    static func clientContext(lineBytes: Int) -> HTTPHeader {
+        clientContext(bytes: lineBytes - "Lambda-Runtime-Client-Context: \r\n".utf8.count)
+    }
+
+    /// These run against the libcurl `swift build` links (the system's, stock 100 KiB limit); the
+    /// packaged bootstrap's raised limit is checked through the real zip by scripts/test-package.sh.
     @Test func aHeaderOverLibcurlsLimitFailsItsInvocationAndTheLoopGoesOn() async throws {
         let server = try RuntimeAPIServer(script: [
             .event(Array("{}".utf8), requestID: "big-context", extraHeaders: [Self.clientContext(bytes: 300_000)]),
@@ -176,9 +183,47 @@ import TestSupport
         let posted = try #require(server.requests(endingWith: "/big-context/error").first)
         #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
         #expect(posted.bodyText.contains(#""errorType":"Runtime.HeaderTooLarge""#))
-        #expect(posted.bodyText.contains("over 102400 bytes"), "\(posted.bodyText)")
+        #expect(posted.bodyText.contains("a header line of \(ResponseHead.libcurlHeaderLineLimit) bytes or more, which the linked libcurl drops unseen"), "\(posted.bodyText)")
         #expect(posted.bodyText.contains("the header after Lambda-Runtime-Invoked-Function-Arn"), "\(posted.bodyText)")
         #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2", "the next invocation runs")
+    }
+
+    /// The limit the fallback message states is the linked libcurl's real one, to the byte: a line
+    /// one byte shorter still reaches the runtime, which names it.
+    @Test func theStatedLibcurlLimitIsTheLinkedLibrarysOwn() async throws {
+        let limit = ResponseHead.libcurlHeaderLineLimit
+        #expect(limit == 100 * 1024, "swift build links the system's libcurl, built with the stock limit")
+        let server = try RuntimeAPIServer(script: [
+            .event(Array("{}".utf8), requestID: "just-under", extraHeaders: [Self.clientContext(lineBytes: limit - 1)]),
+            .event(Array("{}".utf8), requestID: "at-limit", extraHeaders: [Self.clientContext(lineBytes: limit)]),
+            .event("3", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status == 1)
+        let named = try #require(server.requests(endingWith: "/just-under/error").first)
+        #expect(named.bodyText.contains("a Lambda-Runtime-Client-Context header of \(limit - 1) bytes"), "\(named.bodyText)")
+        let placed = try #require(server.requests(endingWith: "/at-limit/error").first)
+        #expect(placed.bodyText.contains("a header line of \(limit) bytes or more"), "\(placed.bodyText)")
+        #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "3")
+    }
+
+    /// Headers each under the runtime's line limit but together over its limit for a head: refused by
+    /// the runtime, naming the header that crossed it, before libcurl's own total (300 KiB) would
+    /// refuse them with no name at all.
+    @Test func headersTogetherOverTheRuntimesLimitAreRefusedAtTheOneThatCrossedIt() async throws {
+        let padding = (1...6).map { HTTPHeader("X-Padding-\($0)", String(repeating: "p", count: 60_000)) }
+        let server = try RuntimeAPIServer(script: [
+            .event(Array("{}".utf8), requestID: "wide", extraHeaders: padding),
+            .event("2", requestID: "fine"),
+        ])
+        defer { server.stop() }
+        let status = await runLoop(against: server) { event, _ in event }
+        #expect(status == 1)
+        let posted = try #require(server.requests(endingWith: "/wide/error").first)
+        #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
+        #expect(posted.bodyText.contains("bytes of headers up to and including X-Padding-5, over the runtime's limit of 262144 bytes for all headers"), "\(posted.bodyText)")
+        #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2")
     }
 
     @Test func aHeaderOverTheRuntimesLimitIsNamedWithItsSize() async throws {
@@ -216,12 +261,19 @@ import TestSupport
         }
         #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == nil, "a broken connection is not a header fault")
         #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: true)
-            == .headerOverLibcurlLimit(endpoint: "/next", after: "Lambda-Runtime-Aws-Request-Id", limit: 102_400))
+            == .headerOverLibcurlLimit(endpoint: "/next", after: "Lambda-Runtime-Aws-Request-Id", limit: ResponseHead.libcurlHeaderLineLimit))
         let big = Array("X-Big: \(String(repeating: "v", count: 70_000))\r\n".utf8)
         #expect(!big.withUnsafeBufferPointer { head.consume(line: $0) })
         #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == .headerTooLarge(endpoint: "/next", name: "X-Big", size: big.count, limit: 65_536))
         #expect(StatusPolicy.afterNext(.unreadableHead(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
             == .failInvocation(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
+        var wide = ResponseHead()
+        let padding = Array("X-Pad: \(String(repeating: "p", count: 60_000))\r\n".utf8)
+        _ = Array("HTTP/1.1 200 OK\r\n".utf8).withUnsafeBufferPointer { wide.consume(line: $0) }
+        for _ in 1...4 { #expect(padding.withUnsafeBufferPointer { wide.consume(line: $0) }) }
+        #expect(!padding.withUnsafeBufferPointer { wide.consume(line: $0) }, "the fifth takes the head over 256 KiB")
+        #expect(wide.unreadable(endpoint: "/next", refusedByLibcurl: false)
+            == .headersTooLarge(endpoint: "/next", size: 17 + 5 * padding.count, at: "X-Pad", limit: 262_144))
         var complete = ResponseHead()
         for line in ["HTTP/1.1 200 OK\r\n", "A: b\r\n", "\r\n"] {
             _ = Array(line.utf8).withUnsafeBufferPointer { complete.consume(line: $0) }
