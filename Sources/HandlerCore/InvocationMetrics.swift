@@ -97,8 +97,8 @@ public protocol MetricsSink: Sendable {
 /// library's buffer would hold lines back while the process is frozen between invocations. The raw
 /// EMF object must stand alone on its line (not wrapped in a JSON log record), or CloudWatch does
 /// not extract the metrics. The write happens once the invocation's answer is posted
-/// (`StandardStreams.emitAfterAnswer`): the caller no longer waits for it (about 3.6 us of a
-/// direct update's latency, BENCHMARKS.md, issue 13), and the line still belongs to the invocation.
+/// (`StandardStreams.emitAfterAnswer`): the caller no longer waits for it (BENCHMARKS.md, issue 13,
+/// second pass), and the line still belongs to the invocation.
 public struct StandardOutputMetricsSink: MetricsSink {
     public init() {}
 
