@@ -7,23 +7,54 @@ OUTPUT_DIR/<n>.response or <n>.error (with <n>.error-type), and exits 0 once eve
 been answered; 1 on an init error or when --timeout expires first. Like the real API, /next
 blocks while there is no event left.
 
-    local_runtime_api.py --port-file PORT_FILE --output-dir DIR [--timeout S] EVENT_FILE...
+    local_runtime_api.py --port-file PORT_FILE --output-dir DIR [--timeout S]
+                         [--client-context N:BYTES] EVENT_FILE...
+
+--client-context N:BYTES gives invocation N (from 0) a Lambda-Runtime-Client-Context header whose
+value is BYTES long: base64 of a client context as the AWS mobile SDKs send it, its `custom` map
+padded. Lambda itself caps a client context at 3,583 bytes; a larger one is what a broken or
+hostile Runtime API may send, and the runtime must fail that invocation alone, naming the header.
 """
 import argparse
+import base64
 import http.server
+import json
 import os
 import sys
 import threading
 import time
 
 API_PREFIX = "/2018-06-01/runtime"
+CLIENT_CONTEXT_HEADER = "Lambda-Runtime-Client-Context"
+
+
+def client_context(value_bytes):
+    """A base64 client context of exactly `value_bytes` characters (a multiple of 4, at least 1024)."""
+    if value_bytes % 4 or value_bytes < 1024:
+        raise ValueError("a client context's size must be a multiple of 4, at least 1024")
+    context = {
+        "client": {"installation_id": "3f1d8c2e-6b1a-4c55-9a57-0d6a2f1e9b44", "app_title": "Price Watch",
+                   "app_version_name": "4.2.1", "app_version_code": "421", "app_package_name": "com.example.pricewatch"},
+        "custom": {"watchlist": ""},
+        "env": {"platform": "Android", "platform_version": "14", "make": "Google", "model": "Pixel 8", "locale": "en_GB"},
+    }
+    # base64 turns every 3 bytes into 4 characters: pad the JSON to 3/4 of the wanted size.
+    unpadded = len(json.dumps(context, separators=(",", ":")))
+    wanted_json_bytes = value_bytes // 4 * 3
+    symbols = ",".join(f"SYM{i:05d}" for i in range(wanted_json_bytes // 9 + 1))
+    context["custom"]["watchlist"] = symbols[:wanted_json_bytes - unpadded]
+    encoded = base64.b64encode(json.dumps(context, separators=(",", ":")).encode()).decode()
+    if len(encoded) != value_bytes:
+        raise ValueError(f"built a client context of {len(encoded)} bytes, not {value_bytes}")
+    return encoded
 
 
 class Invocations:
     """The events still to hand out and the answers received, shared by the handler threads."""
 
-    def __init__(self, event_files, output_dir):
+    def __init__(self, event_files, output_dir, client_contexts):
         self.events = [open(path, "rb").read() for path in event_files]
+        self.client_contexts = client_contexts  # invocation index -> header value
         self.output_dir = output_dir
         self.handed_out = 0
         self.answered = set()
@@ -64,6 +95,14 @@ def make_handler(invocations):
         def log_message(self, format, *args):  # the test prints its own summary
             pass
 
+        def handle(self):
+            try:
+                super().handle()
+            except ConnectionError:
+                # A runtime that refuses an answer (an oversized header) closes the connection in
+                # the middle of it, and posts its error over a new one.
+                pass
+
         def reply(self, status, body=b"", headers=()):
             self.send_response(status)
             for name, value in headers:
@@ -80,13 +119,16 @@ def make_handler(invocations):
                 time.sleep(3600)
             index, event = next_event
             deadline_ms = int((time.time() + 30) * 1000)
-            self.reply(200, event, [
+            headers = [
                 ("Content-Type", "application/json"),
                 ("Lambda-Runtime-Aws-Request-Id", f"request-{index}"),
                 ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
                 ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:local"),
                 ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
-            ])
+            ]
+            if index in invocations.client_contexts:
+                headers.append((CLIENT_CONTEXT_HEADER, invocations.client_contexts[index]))
+            self.reply(200, event, headers)
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -115,10 +157,18 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--client-context", action="append", default=[], metavar="N:BYTES",
+                        help="give invocation N a Lambda-Runtime-Client-Context of BYTES bytes")
     parser.add_argument("events", nargs="+")
     arguments = parser.parse_args()
 
-    invocations = Invocations(arguments.events, arguments.output_dir)
+    client_contexts = {}
+    for option in arguments.client_context:
+        index, _, size = option.partition(":")
+        if not (index.isdigit() and size.isdigit()):
+            parser.error(f"--client-context takes N:BYTES, not {option!r}")
+        client_contexts[int(index)] = client_context(int(size))
+    invocations = Invocations(arguments.events, arguments.output_dir, client_contexts)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(invocations))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

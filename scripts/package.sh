@@ -125,8 +125,13 @@ build_product() {
         build_arm64_product "$function"
         return
     fi
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --product "$function" >&2 \
-        || die "swift build of $function failed"
+    # The static libcurl's .pc first: CCurl compiles against the headers of the libcurl the relink
+    # links. SwiftPM would reuse its cached build plan, and with it the compiler flags pkg-config gave
+    # for another libcurl build: --disable-build-manifest-caching plans again (a second or so); the
+    # macro keeps clang from reusing a CCurl module of another build (static-curl.sh).
+    PKG_CONFIG_PATH="$(curl_pkg_config_dir x86_64)${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+        swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --disable-build-manifest-caching \
+        -Xcc "$(curl_build_macro x86_64)" --product "$function" >&2 || die "swift build of $function failed"
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH_PATH" --show-bin-path
 }
 

@@ -14,7 +14,11 @@
 # AUTH token from a local stand-in of the Parameters and Secrets extension
 # (scripts/local_secrets_extension.py), and writes to a local TLS-only redis-server whose CA is the
 # chroot's bundle. A price update (a trading signal for SignalHandler) goes in; the key is read
-# back with redis-cli.
+# back with redis-cli. Then, in the same chroot, an answer with a 300 KB Lambda-Runtime-Client-Context
+# header (over libcurl's stock 100 KiB header limit, which the packaged libcurl raises to 1 MiB)
+# must fail that invocation alone with Runtime.HeaderTooLarge naming the header and its size, one
+# over the raised limit must fail alone stating that limit, and the same process must answer the
+# next event.
 # --plain-token gives the function REDIS_AUTH_TOKEN instead (the local-use path).
 #
 # Needs root (chroot, mount), redis-server >= 6 (TLS), redis-cli, openssl, python3, unzip; for
@@ -26,6 +30,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$REPO_ROOT/scripts/lib/tools.sh"
 . "$REPO_ROOT/scripts/lib/arm64-toolchain.sh"
 . "$REPO_ROOT/scripts/lib/glibc-check.sh"
+. "$REPO_ROOT/scripts/lib/static-curl.sh"
 TOKEN_SOURCE=secret
 ARCH=x86_64
 while [ $# -gt 0 ]; do
@@ -48,6 +53,7 @@ SECRET_ARN="arn:aws:secretsmanager:eu-west-1:123456789012:secret:price-cache/red
 SESSION_TOKEN="local-session-token"
 PRICE_EVENT='{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000"}'
 SIGNAL_EVENT='{"symbol":"MSFT","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"330.10","indicators":{"rsi":45.2}}'
+CLIENT_CONTEXT_HEADER=Lambda-Runtime-Client-Context
 
 WORK=""
 PIDS=()
@@ -95,8 +101,9 @@ test_function() {
     else
         printf '%s' "$PRICE_EVENT" > "$RUN/event.json"
     fi
-    run_bootstrap_until_answered "$RUN/event.json"
+    run_bootstrap_until_answered "$RUN" "$RUN/event.json"
     verify_"$FUNCTION"
+    check_oversized_header
     umount "$RUN/root/proc"
     log "PASS: $(zip_path "$FUNCTION" | sed "s|^$REPO_ROOT/||") ran outside the build environment"
 }
@@ -293,20 +300,23 @@ wait_for_file() {
     die "$1 did not appear"
 }
 
-# run_bootstrap_until_answered EVENT_FILE: the bootstrap, in the chroot, with only the variables
-# Lambda sets plus the function's own configuration, until the Runtime API has its answer.
+# run_bootstrap_until_answered DIR [STUB_OPTION...] EVENT_FILE...: the bootstrap, in the chroot,
+# with only the variables Lambda sets plus the function's own configuration, until the Runtime API
+# (scripts/local_runtime_api.py, given the options and events) has every answer, in DIR/answers;
+# the bootstrap's output goes to DIR/bootstrap.log.
 run_bootstrap_until_answered() {
-    local command=()
+    local dir=$1 command=()
+    shift
     mapfile -t command < <(bootstrap_command)
-    mkdir -p "$RUN/answers"
-    python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$RUN/runtime-api.port" \
-        --output-dir "$RUN/answers" --timeout 60 "$@" &
+    mkdir -p "$dir/answers"
+    python3 "$REPO_ROOT/scripts/local_runtime_api.py" --port-file "$dir/runtime-api.port" \
+        --output-dir "$dir/answers" --timeout 60 "$@" &
     local api_pid=$!
     PIDS+=($api_pid)
-    wait_for_file "$RUN/runtime-api.port"
+    wait_for_file "$dir/runtime-api.port"
 
     env -i \
-        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$RUN/runtime-api.port")" \
+        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$dir/runtime-api.port")" \
         AWS_LAMBDA_FUNCTION_NAME="$FUNCTION" AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 \
         AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/$FUNCTION" AWS_LAMBDA_LOG_STREAM_NAME=local \
@@ -315,13 +325,13 @@ run_bootstrap_until_answered() {
         PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="$(cat "$WORK/extension.port")" \
         REDIS_ENDPOINT=localhost REDIS_PORT="$REDIS_PORT" REDIS_SSL=true \
         "$(token_variable)" \
-        "$(command -v chroot)" "$RUN/root" "${command[@]}" > "$RUN/bootstrap.log" 2>&1 &
+        "$(command -v chroot)" "$RUN/root" "${command[@]}" > "$dir/bootstrap.log" 2>&1 &
     local bootstrap_pid=$!
     PIDS+=($bootstrap_pid)
 
     if ! wait "$api_pid"; then
         printf -- '--- bootstrap output ---\n' >&2
-        cat "$RUN/bootstrap.log" >&2
+        cat "$dir/bootstrap.log" >&2
         die "the bootstrap did not answer the event (see its output above)"
     fi
     kill "$bootstrap_pid" 2>/dev/null || true
@@ -362,6 +372,57 @@ verify_SignalHandler() {
     grep -q '"buy"' <<< "$stored" || die "signal:MSFT:momentum is '$stored', expected the buy signal (answer: $(cat "$RUN/answers/0.response"))"
     [ "$ttl" -gt 0 ] 2>/dev/null || die "signal:MSFT:momentum has no TTL (TTL answered '$ttl')"
     log "signal:MSFT:momentum written through TLS (TTL $ttl s)"
+}
+
+# check_oversized_header: issue 11's 300 KB client context, through the real packaged libcurl. The
+# runtime can name a header only if libcurl hands it the line: the stock libcurl drops any line of
+# 100 KiB or more unseen, so the packaged one is built with a larger limit (scripts/lib/static-curl.sh).
+# One bootstrap process gets three events: the first carries a 300 KB client context (named with
+# its size), the second one over even the raised limit (placed, with the limit the packaged libcurl
+# really has), the third none (answered).
+check_oversized_header() {
+    local dir="$RUN/oversized-header" named_bytes=300000 over_limit_bytes=$STATIC_CURL_MAX_HEADER_LINE
+    # What the runtime measures: the whole line, "Name: value\r\n".
+    local named_line_bytes=$(( ${#CLIENT_CONTEXT_HEADER} + 2 + named_bytes + 2 ))
+    run_bootstrap_until_answered "$dir" --client-context "0:$named_bytes" --client-context "1:$over_limit_bytes" \
+        "$RUN/event.json" "$RUN/event.json" "$RUN/event.json"
+    local named placed
+    named=$(expect_header_error "$dir" 0 "a $CLIENT_CONTEXT_HEADER header of $named_line_bytes bytes")
+    placed=$(expect_header_error "$dir" 1 "a header line of $STATIC_CURL_MAX_HEADER_LINE bytes or more")
+    if [ ! -f "$dir/answers/2.response" ]; then
+        cat "$dir/bootstrap.log" >&2
+        die "$FUNCTION ($ARCH) did not answer the event after the oversized headers (error: $(cat "$dir/answers/2.error" 2>/dev/null))"
+    fi
+    log "a $named_bytes-byte $CLIENT_CONTEXT_HEADER failed its invocation alone: $named"
+    log "a $over_limit_bytes-byte one failed its invocation alone: $placed"
+    log "the same process answered the next event"
+}
+
+# expect_header_error DIR N TEXT: invocation N was failed with Runtime.HeaderTooLarge (the header
+# and the body's errorType) and a message that contains TEXT; prints the message.
+expect_header_error() {
+    local dir=$1 index=$2 wanted=$3
+    if [ ! -f "$dir/answers/$index.error" ]; then
+        cat "$dir/bootstrap.log" >&2
+        die "$FUNCTION ($ARCH) did not fail invocation $index, whose header is oversized (answer: $(cat "$dir/answers/$index.response" 2>/dev/null))"
+    fi
+    python3 - "$dir/answers/$index.error" "$(cat "$dir/answers/$index.error-type")" "$wanted" <<'PY' \
+        || die "$FUNCTION ($ARCH) failed invocation $index, but not as expected (posted: $(cat "$dir/answers/$index.error"))"
+import json, sys
+path, posted_type, wanted = sys.argv[1:]
+error = json.load(open(path))
+problems = []
+if posted_type != "Runtime.HeaderTooLarge":
+    problems.append(f"Lambda-Runtime-Function-Error-Type is {posted_type!r}")
+if error.get("errorType") != "Runtime.HeaderTooLarge":
+    problems.append(f"errorType is {error.get('errorType')!r}")
+if wanted not in error.get("errorMessage", ""):
+    problems.append(f"errorMessage does not say {wanted!r}")
+if problems:
+    sys.stderr.write("; ".join(problems) + "\n")
+    sys.exit(1)
+print(error["errorMessage"])
+PY
 }
 
 # expect_answer: the function answered (not /error); its output and error otherwise.

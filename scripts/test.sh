@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs every test:
+#   0. swift-format's rules (.swift-format) over every Swift folder (scripts/format-lint.sh);
 #   1. the Swift test suites (each starts its own redis-server and Runtime API servers on free
 #      loopback ports and stops them);
 #   2. template.yaml through the pinned cfn-lint and the checks cfn-lint does not make;
@@ -18,6 +19,8 @@ bash scripts/install-deps.sh
 
 echo "== swift build (debug, with tests)"
 swift build --build-tests
+echo "== swift format lint (.swift-format's rules)"
+bash scripts/format-lint.sh
 echo "== swift test"
 swift test --skip-build
 

@@ -23,6 +23,12 @@ typedef size_t (*ccurl_data_callback)(char *buffer, size_t size, size_t count, v
 static inline CURLcode ccurl_setopt_callback(CURL *handle, CURLoption option, ccurl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
+// The longest header line (CURL_MAX_HTTP_HEADER) of the libcurl whose headers this was compiled
+// against: the system's 100 KiB for `swift build`; the packaged bootstrap compiles against the
+// headers of the static libcurl it links, whose limit scripts/lib/static-curl.sh raises.
+static inline long ccurl_max_header_line(void) {
+    return CURL_MAX_HTTP_HEADER;
+}
 static inline CURLcode ccurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

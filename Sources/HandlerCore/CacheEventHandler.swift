@@ -92,4 +92,3 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
         throw .invalidEvent("Unknown event shape: expected \(function.directShapes), an aws:kinesis or aws:sqs event, or an API Gateway HTTP API (payload 2.0) request.")
     }
 }
-

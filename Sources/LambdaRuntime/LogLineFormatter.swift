@@ -127,9 +127,9 @@ enum LogLineFormatter {
     }
 }
 
-private extension Int64 {
+extension Int64 {
     /// The mathematical modulo (never negative), for timestamps before 1970.
-    func modulo(_ divisor: Int64) -> Int64 {
+    fileprivate func modulo(_ divisor: Int64) -> Int64 {
         let remainder = self % divisor
         return remainder < 0 ? remainder + divisor : remainder
     }

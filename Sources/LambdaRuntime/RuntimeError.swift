@@ -18,7 +18,9 @@ enum RuntimeError: Error, Equatable {
     case missingRequestID
     /// A header line of the answer over the runtime's limit: the invocation cannot be read.
     case headerTooLarge(endpoint: String, name: String, size: Int, limit: Int)
-    /// A header line over libcurl's own limit, which libcurl drops unseen: only its place is known.
+    /// All header lines of the answer together over the runtime's limit, `at` the one that crossed it.
+    case headersTooLarge(endpoint: String, size: Int, at: String, limit: Int)
+    /// A header line at libcurl's own limit or over, which libcurl drops unseen: only its place is known.
     case headerOverLibcurlLimit(endpoint: String, after: String?, limit: Int)
 
     var errorType: String {
@@ -31,7 +33,7 @@ enum RuntimeError: Error, Equatable {
         case .responseTooLarge: "Runtime.ResponseTooLarge"
         case .unexpectedStatus: "Runtime.UnexpectedStatus"
         case .missingRequestID: "Runtime.MissingRequestId"
-        case .headerTooLarge, .headerOverLibcurlLimit: "Runtime.HeaderTooLarge"
+        case .headerTooLarge, .headersTooLarge, .headerOverLibcurlLimit: "Runtime.HeaderTooLarge"
         }
     }
 
@@ -47,8 +49,10 @@ enum RuntimeError: Error, Equatable {
         case .missingRequestID: "Runtime API sent an invocation without \(RuntimeAPI.Header.requestID)"
         case .headerTooLarge(let endpoint, let name, let size, let limit):
             "Runtime API answered \(endpoint) with a \(name) header of \(size) bytes, over the runtime's limit of \(limit) bytes: the invocation cannot be read"
+        case .headersTooLarge(let endpoint, let size, let name, let limit):
+            "Runtime API answered \(endpoint) with \(size) bytes of headers up to and including \(name), over the runtime's limit of \(limit) bytes for all headers: the invocation cannot be read"
         case .headerOverLibcurlLimit(let endpoint, let after, let limit):
-            "Runtime API answered \(endpoint) with a header over \(limit) bytes (the most libcurl reads; it drops the line unseen, so only its place is known: \(after.map { "the header after \($0)" } ?? "the first header")): the invocation cannot be read"
+            "Runtime API answered \(endpoint) with a header line of \(limit) bytes or more, which the linked libcurl drops unseen (its CURL_MAX_HTTP_HEADER), so only its place is known (\(after.map { "the header after \($0)" } ?? "the first header")): the invocation cannot be read"
         }
     }
 

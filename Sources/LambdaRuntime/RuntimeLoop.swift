@@ -6,7 +6,7 @@ import Darwin
 
 /// The invocation loop: `/next`, the handler, `/response` or `/error`, again, until the Runtime
 /// API's answers say the process must end.
-struct RuntimeLoop<Handler: LambdaHandler> {
+struct RuntimeLoop<Handler: LambdaHandler, Client: RuntimeAPIClientProtocol> {
     /// Connection failures on `/next` are retried this many times, waiting a little longer each time,
     /// before the process gives up and lets Lambda start a fresh one.
     static var nextRetries: Int { 3 }
@@ -15,7 +15,7 @@ struct RuntimeLoop<Handler: LambdaHandler> {
     /// budget is never shorter than the real one.
     static var missingDeadlineAllowance: Int64 { 900_000 }
 
-    let client: RuntimeAPIClient
+    let client: Client
     let handler: Handler
     let function: FunctionEnvironment
     let logger: LambdaLogger
@@ -140,9 +140,8 @@ struct RuntimeLoop<Handler: LambdaHandler> {
     }
 }
 
-extension RuntimeLoop {
-    /// Cold start then the loop: the client (no I/O yet), the handler's one-time initialisation
-    /// (its failure goes to `/runtime/init/error` and ends the process), then invocations.
+extension RuntimeLoop where Client == RuntimeAPIClient {
+    /// Cold start then the loop over libcurl: the client (no I/O yet), then as `start(client:...)`.
     static func start(address: String, logger: LambdaLogger, initialize: () throws(FunctionError) -> Handler) -> Int32 {
         let client: RuntimeAPIClient
         do {
@@ -151,6 +150,14 @@ extension RuntimeLoop {
             logger.fatal(error.logMessage)
             return 1
         }
+        return start(client: client, logger: logger, initialize: initialize)
+    }
+}
+
+extension RuntimeLoop {
+    /// The handler's one-time initialisation (its failure goes to `/runtime/init/error` and ends
+    /// the process), then invocations.
+    static func start(client: Client, logger: LambdaLogger, initialize: () throws(FunctionError) -> Handler) -> Int32 {
         let handler: Handler
         do {
             handler = try initialize()

@@ -90,6 +90,8 @@ public struct SecretsExtensionClient: Sendable {
 
     /// The part of `GetSecretValue`'s answer we use.
     private struct GetSecretValueAnswer: Decodable {
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The member's name is the JSON key of the answer.
         let SecretString: String?
     }
 

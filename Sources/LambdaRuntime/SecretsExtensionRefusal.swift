@@ -39,6 +39,8 @@ enum SecretsExtensionRefusal {
     }
 
     private struct ErrorShape: Decodable {
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The member's name is the JSON key that AWS error bodies use.
         let __type: String?
         let type: String?
         let code: String?

@@ -32,8 +32,8 @@ private let collectErrorTypeHeader: ccurl_data_callback = { buffer, size, count,
     return length
 }
 
-private extension String {
-    var trimmingSpaces: String {
+extension String {
+    fileprivate var trimmingSpaces: String {
         String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

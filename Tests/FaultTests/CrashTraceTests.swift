@@ -31,12 +31,8 @@ import Glibc
         let requestID = "crash-\(kind)-8476a536"
         let server = try RuntimeAPIServer(script: [.event("\"\(kind)\"", requestID: requestID)])
         defer { server.stop() }
-        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "CrashProbe"), environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address,
-            "AWS_LAMBDA_FUNCTION_NAME": "CrashProbe",
-            // The toolchain's backtracer (absent from a packaged bootstrap) would run after the line.
-            "SWIFT_BACKTRACE": "enable=no",
-        ])
+        // The toolchain's backtracer (absent from a packaged bootstrap) would run after the line.
+        let process = try FunctionProcess.spawn("CrashProbe", runtimeAPI: server.address, ["SWIFT_BACKTRACE": "enable=no"])
         defer { process.kill() }
 
         let exit = await onOwnThread { process.waitForExit(timeout: .seconds(60)) }
@@ -58,9 +54,7 @@ import Glibc
     @Test func aHealthyInvocationLeavesNoCrashLine() async throws {
         let server = try RuntimeAPIServer(script: [.event("\"fine\"", requestID: "no-crash")])
         defer { server.stop() }
-        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "CrashProbe"), environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address,
-        ])
+        let process = try FunctionProcess.spawn("CrashProbe", runtimeAPI: server.address)
         defer { process.kill() }
         let exit = await onOwnThread { process.waitForExit(timeout: .seconds(60)) }
         #expect(exit == .exited(code: 1), "the script's 403 ends the loop")

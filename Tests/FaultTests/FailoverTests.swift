@@ -20,7 +20,8 @@ import TestSupport
     }
 
     /// The first primary, its replica (in sync), and the function pointed at the name.
-    static func start() throws -> Pair {
+    static func start(sourceLocation: SourceLocation = #_sourceLocation) throws -> Pair {
+        _ = try FunctionProcess.unsharePath()
         let port = try freeLoopbackPort()
         let old = try RedisServer.start(RedisServer.Options(host: first), port: port)
         let new = try RedisServer.start(RedisServer.Options(extraArguments: ["--replicaof", first, String(port)], host: second), port: port)
@@ -28,6 +29,9 @@ import TestSupport
         let function = try FunctionProcess(
             redisPort: port, environment: ["REDIS_ENDPOINT": name, "REDIS_TIMEOUT_MS": "1000"], hostsFile: hosts.path
         )
+        let synced = waitForSync(new)
+        if !synced { function.stop() }
+        try #require(synced, "the replica never synced", sourceLocation: sourceLocation)
         return Pair(old: old, new: new, hosts: hosts, function: function)
     }
 
@@ -47,14 +51,11 @@ import TestSupport
     }
 
     @Test func promotedReplicaTakesTheWritesWithNoFailedInvocation() async throws {
-        _ = try FunctionProcess.unsharePath()
         let pair = try Self.start()
         defer { pair.function.stop() }
         let function = pair.function
-        #expect(Self.waitForSync(pair.new), "the replica never synced")
         for index in 0..<10 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
-            #expect(answer.kind == .response, "before the flip, \(index): \(answer.text) \(function.diagnostics)")
+            try await function.expectUpdateWritten(index, "before the flip")
         }
 
         // The flip, as ElastiCache does it: promote, demote, move the name.
@@ -64,8 +65,7 @@ import TestSupport
         let demotedCallsAtFlip = Self.evalshaCalls(pair.old)
 
         for index in 10..<30 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
-            #expect(answer.kind == .response, "after the flip, \(index): \(answer.text) \(function.diagnostics)")
+            try await function.expectUpdateWritten(index, "after the flip")
         }
         #expect(try pair.new.cli("HGET", "price:FAULT", "timestamp") == "\(1_697_658_000 + 29)")
         // The one call that met READONLY on the kept connection, then never again.
@@ -78,23 +78,19 @@ import TestSupport
     }
 
     @Test func oldPrimaryKilledErrorsOnlyUntilTheNameMoves() async throws {
-        _ = try FunctionProcess.unsharePath()
         let pair = try Self.start()
         defer { pair.function.stop() }
         let function = pair.function
-        #expect(Self.waitForSync(pair.new), "the replica never synced")
-        let warm = try #require(await function.call(FaultEvents.goodUpdate(0)), "\(function.diagnostics)")
-        #expect(warm.kind == .response, "\(warm.text)")
+        try await function.expectUpdateWritten(0, "warm")
 
         pair.old.kill()
         try pair.new.cli("REPLICAOF", "NO", "ONE")
-        let whileNameIsOld = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
+        let whileNameIsOld = try await function.update(1)
         #expect(whileNameIsOld.errorType == "Function.RedisUnavailable", "\(whileNameIsOld.text)")
 
         try pair.hosts.point([Self.name: Self.second])
         for index in 2..<10 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
-            #expect(answer.kind == .response, "after the name moved, \(index): \(answer.text) \(function.diagnostics)")
+            try await function.expectUpdateWritten(index, "after the name moved")
         }
         #expect(try pair.new.cli("HGET", "price:FAULT", "timestamp") == "\(1_697_658_000 + 9)")
         #expect(function.process.isRunning, "\(function.diagnostics)")

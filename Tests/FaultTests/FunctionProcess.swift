@@ -1,5 +1,6 @@
 import Foundation
 import LambdaRuntime
+import Testing
 import TestSupport
 
 /// The real PriceCacheHandler binary running as a Lambda would run it: its own process, talking to
@@ -16,9 +17,7 @@ struct FunctionProcess: Sendable {
     /// file's inode: rewrite it in place (`HostsFile.point`), never replace it.
     init(redisPort: Int, environment overrides: [String: String] = [:], hostsFile: String? = nil) throws {
         server = try LoopbackHTTPServer(maximumBodySize: 16 * 1024 * 1024) { [api] in api.respond(to: $0) }
-        var environment = [
-            "AWS_LAMBDA_RUNTIME_API": server.address,
-            "AWS_LAMBDA_FUNCTION_NAME": "PriceCacheHandler",
+        let defaults = [
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_REGION": "us-east-1",
@@ -27,11 +26,9 @@ struct FunctionProcess: Sendable {
             "REDIS_PORT": String(redisPort),
             "REDIS_SSL": "false",
         ]
-        // Under scripts/test-sanitizers.sh the binary is instrumented too: its reports must stop it.
-        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
-            environment[name] = ProcessInfo.processInfo.environment[name]
-        }
-        environment.merge(overrides) { _, override in override }
+        let environment = Self.environment(
+            of: "PriceCacheHandler", runtimeAPI: server.address, defaults.merging(overrides) { _, override in override }
+        )
         let binary = try BuiltProducts.path(of: "PriceCacheHandler")
         if let hostsFile {
             // unshare execs the shell, which execs the function: one process, the pid we hold.
@@ -44,6 +41,23 @@ struct FunctionProcess: Sendable {
         } else {
             process = try SpawnedProcess(executable: binary, environment: environment)
         }
+    }
+
+    /// A built function (`product`) started as Lambda starts one: told its Runtime API's address
+    /// and its name; `extra` adds or overrides variables.
+    static func spawn(_ product: String, runtimeAPI: String, _ extra: [String: String] = [:]) throws -> SpawnedProcess {
+        try SpawnedProcess(executable: try BuiltProducts.path(of: product), environment: environment(of: product, runtimeAPI: runtimeAPI, extra))
+    }
+
+    /// What every function process gets: the Runtime API's address, its name, and under
+    /// scripts/test-sanitizers.sh (the binary is instrumented too) the options that make a
+    /// sanitizer's report stop it; then `extra`.
+    static func environment(of product: String, runtimeAPI: String, _ extra: [String: String]) -> [String: String] {
+        var environment = ["AWS_LAMBDA_RUNTIME_API": runtimeAPI, "AWS_LAMBDA_FUNCTION_NAME": product]
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            environment[name] = ProcessInfo.processInfo.environment[name]
+        }
+        return environment.merging(extra) { _, override in override }
     }
 
     /// `unshare` (util-linux), needed by the tests that move a DNS name; a missing one is a
@@ -67,6 +81,18 @@ struct FunctionProcess: Sendable {
     /// Invokes and waits for the answer, on a thread of its own (see `onOwnThread`).
     func call(_ event: String, timeout: Duration = .seconds(10)) async -> ScriptedRuntimeAPI.Answer? {
         await onOwnThread { [api] in api.call(event, timeout: timeout) }
+    }
+
+    /// Invokes with the good price update `index` (see `FaultEvents`) and waits for its answer; a
+    /// missing answer fails the test with the function's output.
+    func update(_ index: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> ScriptedRuntimeAPI.Answer {
+        try #require(await call(FaultEvents.goodUpdate(index)), "update \(index): \(diagnostics)", sourceLocation: sourceLocation)
+    }
+
+    /// The same, for an update that must be written: `step` says when, in a failure's message.
+    func expectUpdateWritten(_ index: Int, _ step: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let answer = try await update(index, sourceLocation: sourceLocation)
+        #expect(answer.kind == .response, "\(step), update \(index): \(answer.text) \(diagnostics)", sourceLocation: sourceLocation)
     }
 
     /// Waits for the process to end, on a thread of its own.

@@ -15,11 +15,7 @@ import TestSupport
         let api = SoakRuntimeAPI(checkpoints: [Self.warmUp, Self.total])
         let server = try LoopbackHTTPServer(maximumBodySize: 1 << 20) { api.respond(to: $0) }
         defer { server.stop() }
-        let process = try SpawnedProcess(executable: try BuiltProducts.path(of: "RuntimeEcho"), environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address,
-            "AWS_LAMBDA_FUNCTION_NAME": "RuntimeEcho",
-            "AWS_LAMBDA_LOG_LEVEL": "WARN",
-        ])
+        let process = try FunctionProcess.spawn("RuntimeEcho", runtimeAPI: server.address, ["AWS_LAMBDA_LOG_LEVEL": "WARN"])
         defer { process.kill() }
 
         // Generous waits: the soak takes a few seconds on an idle machine, more on a busy one.

@@ -14,13 +14,12 @@ import TestSupport
         let function = try FunctionProcess(redisPort: redis.port)
         defer { function.stop() }
 
-        let whileAbsent = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
+        let whileAbsent = try await function.update(1)
         #expect(whileAbsent.kind == .error)
         #expect(whileAbsent.errorType == "Function.RedisUnavailable", "\(whileAbsent.text)")
 
         try redis.restart()
-        let afterStart = try #require(await function.call(FaultEvents.goodUpdate(2)), "\(function.diagnostics)")
-        #expect(afterStart.kind == .response, "\(afterStart.text)")
+        try await function.expectUpdateWritten(2, "after the start")
         #expect(function.process.isRunning, "the same process serves both: \(function.diagnostics)")
         #expect(try redis.cli("HGET", "price:FAULT", "timestamp").contains("1697658002"))
     }
@@ -31,18 +30,16 @@ import TestSupport
         defer { function.stop() }
 
         for index in 0..<5 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
-            #expect(answer.kind == .response, "\(answer.text)")
+            try await function.expectUpdateWritten(index, "before the kill")
         }
         redis.kill()
         for index in 5..<8 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
+            let answer = try await function.update(index)
             #expect(answer.errorType == "Function.RedisUnavailable", "\(answer.text)")
         }
         try redis.restart()
         for index in 8..<13 {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(function.diagnostics)")
-            #expect(answer.kind == .response, "\(answer.text)")
+            try await function.expectUpdateWritten(index, "after the restart")
         }
         #expect(function.process.isRunning, "\(function.diagnostics)")
     }
@@ -51,19 +48,17 @@ import TestSupport
         let redis = try RedisServer.start()
         let function = try FunctionProcess(redisPort: redis.port, environment: ["REDIS_TIMEOUT_MS": "1000"])
         defer { function.stop() }
-        let warm = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
-        #expect(warm.kind == .response, "\(warm.text)")
+        try await function.expectUpdateWritten(1, "warm")
 
         redis.pause()
         let started = ContinuousClock.now
-        let frozen = try #require(await function.call(FaultEvents.goodUpdate(2)), "\(function.diagnostics)")
+        let frozen = try await function.update(2)
         redis.resume()
         #expect(frozen.kind == .error)
         #expect(frozen.errorType?.hasPrefix("Function.") == true, "\(frozen.text)")
         #expect(frozen.receivedAt - started < .milliseconds(2500), "answered after \(frozen.receivedAt - started)")
 
-        let thawed = try #require(await function.call(FaultEvents.goodUpdate(3)), "\(function.diagnostics)")
-        #expect(thawed.kind == .response, "\(thawed.text)")
+        try await function.expectUpdateWritten(3, "thawed")
     }
 
     @Test func deadlineIsHonouredWhileRedisIsFrozen() async throws {
@@ -71,8 +66,7 @@ import TestSupport
         // The 5 s default timeout is far beyond the deadline: only the deadline can stop the wait.
         let function = try FunctionProcess(redisPort: redis.port)
         defer { function.stop() }
-        let warm = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
-        #expect(warm.kind == .response, "\(warm.text)")
+        try await function.expectUpdateWritten(1, "warm")
 
         redis.pause()
         defer { redis.resume() }
@@ -91,8 +85,7 @@ import TestSupport
         let redis = try RedisServer.start()
         let function = try FunctionProcess(redisPort: redis.port)
         defer { function.stop() }
-        let first = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
-        #expect(first.kind == .response, "\(first.text)")
+        try await function.expectUpdateWritten(1, "before /next fails")
         let api = function.api
         let backOnNext = await onOwnThread { api.waitForNextRequests(2, timeout: .seconds(5)) }
         #expect(backOnNext, "the function never came back to /next")

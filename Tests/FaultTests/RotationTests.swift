@@ -81,8 +81,7 @@ final class RotatingSecretExtension: @unchecked Sendable {
         let function = setup.function
         var index = 0
         func update(_ step: String) async throws {
-            let answer = try #require(await function.call(FaultEvents.goodUpdate(index)), "\(step): \(function.diagnostics)")
-            #expect(answer.kind == .response, "\(step), update \(index): \(answer.text) \(function.diagnostics)")
+            try await function.expectUpdateWritten(index, step)
             index += 1
         }
         try await update("before")
@@ -126,11 +125,10 @@ final class RotatingSecretExtension: @unchecked Sendable {
             "REDIS_SSL": "true", "REDIS_TLS_CA_FILE": certificates.caCertificatePath, "REDIS_AUTH_TOKEN": Self.oldPassword,
         ])
         defer { function.stop() }
-        let before = try #require(await function.call(FaultEvents.goodUpdate(0)), "\(function.diagnostics)")
-        #expect(before.kind == .response, "\(before.text)")
+        try await function.expectUpdateWritten(0, "before the rotation")
         try redis.cli("ACL", "SETUSER", "default", ">" + Self.newPassword, "<" + Self.oldPassword)
         #expect(try redis.cli("CLIENT", "KILL", "USER", "default", as: RedisServer.User(name: "default", password: Self.newPassword)) != "0")
-        let after = try #require(await function.call(FaultEvents.goodUpdate(1)), "\(function.diagnostics)")
+        let after = try await function.update(1)
         #expect(after.errorType == "Function.RedisUnavailable", "\(after.text)")
         #expect(after.text.contains("authentication as user 'default' failed"), "\(after.text)")
         #expect(after.text.contains("WRONGPASS"), "\(after.text)")

@@ -140,7 +140,10 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
 
     private func nextInvocation() -> HTTPResponse {
         update { $0.nextCount += 1 }
-        enum Step { case serve(Invocation), fail, stop }
+        enum Step {
+            case serve(Invocation)
+            case fail, stop
+        }
         let step: Step = waitUntil(timeout: .seconds(3600)) { state in
             if state.stopped { return .stop }
             if state.failNextWith500 { return .fail }

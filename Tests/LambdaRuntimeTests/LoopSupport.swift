@@ -33,22 +33,44 @@ nonisolated(unsafe) private let traceVariableLock: UnsafeMutablePointer<pthread_
 /// Runs the real loop (libcurl included) against `address` and returns its exit status once the
 /// Runtime API's answers end it.
 func runLoop<Handler: LambdaHandler & Sendable>(
-    against address: String, readsTraceVariable: Bool = false,
-    _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
+    against address: String, _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
 ) async -> Int32 {
-    await onOwnThread {
-        _ = readsTraceVariable ? pthread_rwlock_wrlock(traceVariableLock) : pthread_rwlock_rdlock(traceVariableLock)
-        defer { pthread_rwlock_unlock(traceVariableLock) }
-        let logger = LambdaLogger(format: .text, minimumLevel: .info, requestID: nil, descriptor: StandardStreams.error)
-        return RuntimeLoop.start(address: address, logger: logger, initialize: initialize)
+    await onLoopThread(readsTraceVariable: false) { logger in
+        RuntimeLoop.start(address: address, logger: logger, initialize: initialize)
     }
 }
 
 func runLoop(
-    against server: RuntimeAPIServer, readsTraceVariable: Bool = false,
+    against server: RuntimeAPIServer, _ body: @escaping @Sendable ([UInt8], LambdaContext) throws(FunctionError) -> [UInt8]
+) async -> Int32 {
+    await runLoop(against: server.address) { ClosureHandler(body: body) }
+}
+
+/// The same loop against a Runtime API kept in memory: no socket, no libcurl.
+func runLoop<Handler: LambdaHandler & Sendable>(
+    on client: InMemoryRuntimeAPIClient, readsTraceVariable: Bool = false,
+    _ initialize: @escaping @Sendable () throws(FunctionError) -> Handler
+) async -> Int32 {
+    await onLoopThread(readsTraceVariable: readsTraceVariable) { logger in
+        RuntimeLoop.start(client: client, logger: logger, initialize: initialize)
+    }
+}
+
+func runLoop(
+    on client: InMemoryRuntimeAPIClient, readsTraceVariable: Bool = false,
     _ body: @escaping @Sendable ([UInt8], LambdaContext) throws(FunctionError) -> [UInt8]
 ) async -> Int32 {
-    await runLoop(against: server.address, readsTraceVariable: readsTraceVariable) { ClosureHandler(body: body) }
+    await runLoop(on: client, readsTraceVariable: readsTraceVariable) { ClosureHandler(body: body) }
+}
+
+/// A loop on a thread of its own (it blocks), holding the trace variable's lock as it needs, its
+/// log on stderr.
+private func onLoopThread(readsTraceVariable: Bool, _ loop: @escaping @Sendable (LambdaLogger) -> Int32) async -> Int32 {
+    await onOwnThread {
+        _ = readsTraceVariable ? pthread_rwlock_wrlock(traceVariableLock) : pthread_rwlock_rdlock(traceVariableLock)
+        defer { pthread_rwlock_unlock(traceVariableLock) }
+        return loop(LambdaLogger(format: .text, minimumLevel: .info, requestID: nil, descriptor: StandardStreams.error))
+    }
 }
 
 extension HTTPRequest {

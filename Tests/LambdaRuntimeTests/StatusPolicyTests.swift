@@ -29,11 +29,12 @@ import Testing
             .apiServerError(endpoint: "/next", status: 500), .requestRejected(endpoint: "/response"),
             .responseTooLarge(endpoint: "/response"), .unexpectedStatus(endpoint: "/next", status: 418), .missingRequestID,
             .headerTooLarge(endpoint: "/next", name: "X", size: 2, limit: 1), .headerOverLibcurlLimit(endpoint: "/next", after: nil, limit: 1),
+            .headersTooLarge(endpoint: "/next", size: 2, at: "X", limit: 1),
         ]
         #expect(errors.map(\.errorType) == [
             "Runtime.ClientSetupFailed", "Runtime.ConnectionFailed", "Runtime.InvalidState", "Runtime.ApiServerError",
             "Runtime.RequestRejected", "Runtime.ResponseTooLarge", "Runtime.UnexpectedStatus", "Runtime.MissingRequestId",
-            "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge",
+            "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge",
         ])
         #expect(errors.allSatisfy { FunctionError.isWellFormedErrorType($0.errorType) })
         #expect(RuntimeError.missingRequestID.logMessage == "Runtime.MissingRequestId: Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id")

@@ -122,15 +122,18 @@ build_arm64_product() {
     local product=$1
     sync_sources_into_arm64_root
     # pkg-config: the static libcurl's own .pc first (its headers are what the relink links), then
-    # the arm64 ones (OpenSSL); never the chroot's amd64 ones.
+    # the arm64 ones (OpenSSL); never the chroot's amd64 ones. No cached build plan and a macro
+    # naming the libcurl build, lest an earlier build's flags or CCurl module be reused
+    # (scripts/package.sh, build_product).
     local curl_pc_dir
-    curl_pc_dir=$(arm64_curl_pkg_config_dir)
+    curl_pc_dir=$(curl_pkg_config_dir arm64)
     in_arm64_root env PKG_CONFIG_PATH="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig" \
         PKG_CONFIG_LIBDIR="$curl_pc_dir:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig" \
         sh -c 'cd "$1" && shift && exec swift build "$@"' build "$ARM64_SOURCE_DIR" \
         -c release --static-swift-stdlib --triple "$ARM64_TRIPLE" --sdk / \
         -Xswiftc -resource-dir -Xswiftc "$ARM64_SWIFT_RESOURCE_DIR" -Xswiftc -use-ld=lld \
-        --scratch-path "$ARM64_SCRATCH_DIR" --product "$product" >&2 \
+        -Xcc "$(curl_build_macro arm64)" \
+        --scratch-path "$ARM64_SCRATCH_DIR" --disable-build-manifest-caching --product "$product" >&2 \
         || die "swift build of $product for arm64 (swiftlang $SWIFTLANG_TRIXIE_VERSION) failed (see above): the product targets must compile with Swift 6.0.3 too"
     echo "$ARM64_ROOT$ARM64_SCRATCH_DIR/$ARM64_TRIPLE/release"
 }

@@ -12,31 +12,59 @@
 CURL_APT_SOURCES="deb-src http://deb.debian.org/debian bookworm main
 deb-src http://deb.debian.org/debian-security bookworm-security main"
 
+# libcurl's limit for one header line (CURL_MAX_HTTP_HEADER; stock 100 KiB): it drops a line of
+# that many bytes or more before any callback sees it (lib/dynbuf.c, "out of memory"), so the
+# runtime could say only where it was. Below it the runtime's own check (64 KiB, ResponseHead.swift)
+# sees the line and names it with its size. 1 MiB covers the issue's 300 KB client context three
+# times over, and nearly 300 times Lambda's largest real header (a 3,583-byte client context); it
+# is also what libcurl may buffer for one line, small beside a function's 128 MB minimum.
+# libcurl's limit on all headers together (MAX_HTTP_RESP_HEADER_SIZE, 300 KiB in lib/http.h, not
+# #ifndef-guarded) stays: it counts a line only after the header callback has seen it (lib/http.c,
+# Curl_client_write before Curl_bump_headersize), so it never hides an oversized line from the
+# runtime, and the runtime's own limit on all headers (256 KiB) is met first.
+STATIC_CURL_MAX_HEADER_LINE=$((1024 * 1024))
+
 # ensure_static_curl ARCH
 ensure_static_curl() {
     local arch=$1
     local build_dir
     build_dir=$(static_curl_build_dir "$arch")
     STATIC_CURL_PREFIX="$build_dir/prefix"
-    [ -f "$STATIC_CURL_PREFIX/lib/libcurl.a" ] && return 0
-
-    log "building static libcurl $CURL_DEBIAN_VERSION for $arch (once; reused by later runs)"
-    rm -rf "$build_dir"
-    mkdir -p "$build_dir"
-    fetch_curl_source "$build_dir"
-    prepare_static_dependencies "$arch" "$build_dir/deps"
-    configure_and_build_curl "$arch" "$build_dir/src" "$build_dir/deps" "$STATIC_CURL_PREFIX"
-    if [ "$arch" = arm64 ]; then write_arm64_curl_pkg_config "$build_dir"; fi
+    if [ ! -f "$STATIC_CURL_PREFIX/lib/libcurl.a" ]; then
+        log "building static libcurl $CURL_DEBIAN_VERSION for $arch (once; reused by later runs)"
+        rm -rf "$build_dir"
+        mkdir -p "$build_dir"
+        fetch_curl_source "$build_dir"
+        raise_header_line_limit "$build_dir/src"
+        prepare_static_dependencies "$arch" "$build_dir/deps"
+        configure_and_build_curl "$arch" "$build_dir/src" "$build_dir/deps" "$STATIC_CURL_PREFIX"
+    fi
+    write_curl_pkg_config "$arch" "$build_dir"
 }
 
 # static_curl_build_dir ARCH: x86_64 beside the other tools; arm64 inside the trixie chroot, whose
-# OpenSSL it links and whose Swift build compiles against its headers.
+# OpenSSL it links and whose Swift build compiles against its headers. The name carries the header
+# line limit, so that a change of it builds libcurl again.
 static_curl_build_dir() {
+    local name="curl-$CURL_DEBIAN_VERSION-glibc$GLIBC_TARGET_VERSION-header$STATIC_CURL_MAX_HEADER_LINE"
     case "$1" in
-        x86_64) echo "$TOOLS_DIR/curl-$CURL_DEBIAN_VERSION-glibc$GLIBC_TARGET_VERSION" ;;
-        arm64) echo "$ARM64_ROOT/opt/curl-$CURL_DEBIAN_VERSION-glibc$GLIBC_TARGET_VERSION" ;;
+        x86_64) echo "$TOOLS_DIR/$name" ;;
+        arm64) echo "$ARM64_ROOT/opt/$name" ;;
         *) die "unknown architecture '$1'" ;;
     esac
+}
+
+# raise_header_line_limit SRC: CURL_MAX_HTTP_HEADER set to STATIC_CURL_MAX_HEADER_LINE in the
+# public curl.h itself, not by -D for the library's build alone: curl.h guards the define with
+# #ifndef, and the installed copy is what the runtime compiles against (write_curl_pkg_config), so
+# the limit the runtime reports in an error is the one of the library it is linked with.
+raise_header_line_limit() {
+    local header="$1/include/curl/curl.h"
+    grep -q '^#define CURL_MAX_HTTP_HEADER (100\*1024)$' "$header" \
+        || die "$header no longer defines CURL_MAX_HTTP_HEADER as (100*1024): check how this curl version limits a header line"
+    sed -i "s|^#define CURL_MAX_HTTP_HEADER (100\*1024)\$|#define CURL_MAX_HTTP_HEADER $STATIC_CURL_MAX_HEADER_LINE /* raised for the Lambda bootstrap: scripts/lib/static-curl.sh */|" "$header"
+    grep -q "^#define CURL_MAX_HTTP_HEADER $STATIC_CURL_MAX_HEADER_LINE " "$header" \
+        || die "could not raise CURL_MAX_HTTP_HEADER in $header"
 }
 
 # Where an architecture's Debian headers and static archives are: this machine for x86_64, the
@@ -58,26 +86,52 @@ openssl_static_libraries() {
     esac
 }
 
-# The Swift build in the chroot compiles CCurl against the headers of the libcurl the relink
-# links (7.88.1, not trixie's), and its own throw-away link needs the archives libcurl.a calls.
-write_arm64_curl_pkg_config() {
-    local build_dir=$1
-    local prefix_in_root="${build_dir#"$ARM64_ROOT"}/prefix"
+# write_curl_pkg_config ARCH BUILD_DIR: the libcurl.pc the Swift build of ARCH finds first, so that
+# CCurl compiles against the headers of the libcurl the relink links (their CURL_MAX_HTTP_HEADER
+# above all). arm64: the Swift build in the chroot (7.88.1, not trixie's), whose own throw-away link
+# needs the archives libcurl.a calls. x86_64: only the headers differ from the system's
+# libcurl4-openssl-dev (the same version); SwiftPM's own link keeps the system's shared libcurl.
+write_curl_pkg_config() {
+    local arch=$1 build_dir=$2 prefix libs
+    case "$arch" in
+        arm64)
+            prefix="${build_dir#"$ARM64_ROOT"}/prefix"
+            libs="-L$prefix/lib -lcurl $(openssl_static_libraries arm64 | sed 's/\([^ ]*\)/-l\1/g') -lpthread -ldl"
+            ;;
+        *)
+            prefix="$build_dir/prefix"
+            libs="-lcurl"
+            ;;
+    esac
     mkdir -p "$build_dir/pkgconfig"
     cat > "$build_dir/pkgconfig/libcurl.pc" <<PC
 Name: libcurl
-Description: static libcurl $CURL_DEBIAN_VERSION for the arm64 bootstrap (scripts/lib/static-curl.sh)
+Description: static libcurl $CURL_DEBIAN_VERSION for the $arch bootstrap (scripts/lib/static-curl.sh)
 Version: ${CURL_DEBIAN_VERSION%%-*}
-Cflags: -I$prefix_in_root/include
-Libs: -L$prefix_in_root/lib -lcurl $(openssl_static_libraries arm64 | sed 's/\([^ ]*\)/-l\1/g') -lpthread -ldl
+Cflags: -I$prefix/include
+Libs: $libs
 PC
 }
 
-# arm64_curl_pkg_config_dir: where write_arm64_curl_pkg_config puts libcurl.pc, seen from the chroot.
-arm64_curl_pkg_config_dir() {
+# curl_build_macro ARCH: a -D for the Swift build that names ARCH's static libcurl build. Clang keys
+# its module cache on command-line macros but not on include paths (and SwiftPM drops a -D from a
+# .pc), so without it a CCurl module compiled against another build's headers would be reused, and
+# the runtime would report that build's header limit.
+curl_build_macro() {
+    local name
+    name=$(basename "$(static_curl_build_dir "$1")" | tr -c 'A-Za-z0-9\n' '_')
+    echo "-DCCURL_STATIC_BUILD=$name"
+}
+
+# curl_pkg_config_dir ARCH: where write_curl_pkg_config puts libcurl.pc (for arm64 seen from the
+# chroot, where its Swift build runs).
+curl_pkg_config_dir() {
     local build_dir
-    build_dir=$(static_curl_build_dir arm64)
-    echo "${build_dir#"$ARM64_ROOT"}/pkgconfig"
+    build_dir=$(static_curl_build_dir "$1")
+    case "$1" in
+        arm64) echo "${build_dir#"$ARM64_ROOT"}/pkgconfig" ;;
+        *) echo "$build_dir/pkgconfig" ;;
+    esac
 }
 
 apt_private() {

@@ -1,11 +1,6 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Synchronization
-
-/// The process-wide Redis client: a pool of connections behind blocking, thread-safe calls.
+/// A client of one Redis node: a pool of connections behind blocking, thread-safe calls. A
+/// function keeps one per process through `RedisDeploymentClient.shared`, which builds this
+/// client (or a cluster of them) on first use.
 ///
 /// Every call takes an optional `deadline`, the caller's budget (in a Lambda handler: now plus
 /// the invocation's remaining time minus a margin). The `REDIS_TIMEOUT_MS` ceilings apply to
@@ -65,43 +60,6 @@ public final class RedisClient: Sendable {
             credentialsProvider: family?.credentialsProvider ?? credentialsProvider,
             reporter: family?.reporter ?? ClientReporter(observer: observer), credentials: family?.credentials
         )
-    }
-
-    private static let sharedClient = Mutex<RedisClient?>(nil)
-
-    /// The client built from `environment` (the process environment unless the caller resolved
-    /// some values first) on first use and reused afterwards, so a warm Lambda environment keeps
-    /// its connection across invocations. A configuration error is thrown on every call (nothing
-    /// is cached until a client could be built). `credentialsProvider` and `observer` are those of
-    /// the first successful call.
-    public static func shared(
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        credentialsProvider: (any RedisCredentialsProvider)? = nil,
-        observer: (any RedisClientObserver)? = nil
-    ) throws(RedisError) -> RedisClient {
-        try shared { () throws(RedisError) in
-            try RedisClient(configuration: RedisConfiguration.fromEnvironment(environment), credentialsProvider: credentialsProvider, observer: observer)
-        }
-    }
-
-    /// `shared(environment:...)` for a configuration the caller built (credentials read from a secret).
-    public static func shared(
-        configuration: RedisConfiguration,
-        credentialsProvider: (any RedisCredentialsProvider)? = nil,
-        observer: (any RedisClientObserver)? = nil
-    ) throws(RedisError) -> RedisClient {
-        try shared { () throws(RedisError) in
-            try RedisClient(configuration: configuration, credentialsProvider: credentialsProvider, observer: observer)
-        }
-    }
-
-    private static func shared(_ make: () throws(RedisError) -> RedisClient) throws(RedisError) -> RedisClient {
-        try sharedClient.withLock { (client: inout RedisClient?) throws(RedisError) -> RedisClient in
-            if let client { return client }
-            let created = try make()
-            client = created
-            return created
-        }
     }
 
     /// One command. A server error reply is thrown as `.server(code:)`.
