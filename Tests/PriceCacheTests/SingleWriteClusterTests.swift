@@ -41,7 +41,9 @@ import TestSupport
             #expect(try store.write([price(symbol, close: "1", timestamp: 19)], deadline: nil).map { try $0.get() } == [.stale])
             #expect(try onItsPrimary("price:\(symbol)", "HGET", "price:\(symbol)", "close").stringValue == "2")
             let ttl = try onItsPrimary("price:\(symbol)", "TTL", "price:\(symbol)").integerValue ?? -3
-            #expect((298...300).contains(ttl), "price:\(symbol) has TTL \(ttl)")
+            // The family's 300 s, less the test's own time so far: a loaded 2-core host has taken over 30 s to get
+            // here, so the bound is far from that and as far from the failures it is for (-1: no TTL; another family's).
+            #expect((200...300).contains(ttl), "price:\(symbol) has TTL \(ttl)")
         }
     }
 
