@@ -41,7 +41,8 @@ import Testing
         #expect(metrics?["RedisErrors"] == .number("1"))
         for index in [0, 30, 56, 58, 88] {
             #expect(try harness.client.command(RedisCommand("HGET", "price:P\(index)", "close")).stringValue == "\(index).5")
-            #expect((298...300).contains(try harness.ttl("price:P\(index)")))
+            // 300 s less the test's own time (far from it on a loaded host), still far from no TTL (-1).
+            #expect((200...300).contains(try harness.ttl("price:P\(index)")))
         }
         #expect(try harness.client.command(RedisCommand("EXISTS", "price:P89")).integerValue == 0)
     }

@@ -56,7 +56,9 @@ import TestSupport
                 value = try client.command(RedisCommand("GET", write.key)).stringValue ?? "(none)"
             }
             let ttl = try client.command(RedisCommand("TTL", write.key)).integerValue ?? -3
-            return "\(write.key) \(type) \(value) ttl-ok=\((write.family.ttlSeconds - 2...write.family.ttlSeconds).contains(Int(ttl)))"
+            // The family's TTL less the test's time so far (a loaded host can take tens of seconds); the
+            // families' ranges do not overlap, so a missing TTL (-1) or another family's still fails.
+            return "\(write.key) \(type) \(value) ttl-ok=\((write.family.ttlSeconds * 2 / 3...write.family.ttlSeconds).contains(Int(ttl)))"
         }
     }
 
