@@ -37,30 +37,69 @@ struct BatchWriter<Function: CacheFunction> {
             throw FunctionError(error)
         }
         var nextOutcome = outcomes.makeIterator()
-        var results: [Result<WriteOutcome, ItemFailure>] = []
-        results.reserveCapacity(writes.count)
-        for write in writes {
-            switch write {
+        return Self.results(writes.map { write in
+            write.map { _ in nextOutcome.next() ?? .failure(RedisError(.protocolError, "fewer replies than writes")) }
+        }, metrics: &metrics)
+    }
+
+    /// `write` for payloads decoded one by one (`payload(index)`, asked once per item, in order)
+    /// while the first ones' writes already run in Redis (`CacheStore.write(count:deadline:decoding:)`):
+    /// the same results, the Redis wait overlapped with the decoding of a large batch.
+    /// `RedisTime` then covers the decoding done while the writes were under way.
+    func write(
+        count: Int, payload: @escaping (Int) -> Result<JSONValue, FieldError>, metrics: inout InvocationMetrics
+    ) throws(FunctionError) -> [Result<WriteOutcome, ItemFailure>] {
+        // Set by the decoding (which runs inside the store's write) for the items that make no write.
+        var invalid = [FieldError?](repeating: nil, count: count)
+        let function = function
+        let outcomes: [Result<WriteOutcome, RedisError>?]
+        do {
+            outcomes = try metrics.timingRedis { () throws(RedisError) in
+                try store.write(count: count, deadline: deadline) { index in
+                    switch payload(index).flatMap({ json in Result { () throws(FieldError) in try function.write(for: json) } }) {
+                    case .success(let write):
+                        return write
+                    case .failure(let error):
+                        invalid[index] = error
+                        return nil
+                    }
+                }
+            }
+        } catch {
+            throw FunctionError(error)
+        }
+        return Self.results((0..<count).map { index in
+            if let outcome = outcomes[index] { return .success(outcome) }
+            return .failure(invalid[index] ?? FieldError(field: "", problem: "the record was not decoded"))
+        }, metrics: &metrics)
+    }
+
+    /// Per item: its invalidity, or its write's outcome; counted in `metrics`.
+    private static func results(
+        _ items: [Result<Result<WriteOutcome, RedisError>, FieldError>], metrics: inout InvocationMetrics
+    ) -> [Result<WriteOutcome, ItemFailure>] {
+        items.map { item in
+            switch item {
             case .failure(let error):
                 metrics.invalid += 1
-                results.append(.failure(.invalid(error)))
-            case .success:
-                let outcome = nextOutcome.next() ?? .failure(RedisError(.protocolError, "fewer replies than writes"))
+                return .failure(.invalid(error))
+            case .success(let outcome):
                 switch outcome {
                 case .success(.written): metrics.recordsWritten += 1
                 case .success(.stale): metrics.staleSkipped += 1
                 case .failure: metrics.redisErrors += 1
                 }
-                results.append(outcome.mapError { .redis($0) })
+                return outcome.mapError { .redis($0) }
             }
         }
-        return results
     }
 
-    /// A Kinesis or SQS batch: exactly the records that failed are listed for retry.
+    /// A Kinesis or SQS batch: exactly the records that failed are listed for retry. Each
+    /// record's payload is parsed when its turn to be written comes (`write(count:payload:)`).
     func answer(_ batch: RecordBatch, metrics: inout InvocationMetrics) throws(FunctionError) -> PartialBatchResponse {
-        let payloads = batch.records.map { record in
-            record.payload.flatMap { bytes in
+        let records = batch.records
+        let results = try write(count: records.count, payload: { index in
+            records[index].payload.flatMap { bytes in
                 Result { () throws(FieldError) in
                     do {
                         return try JSONParser.parse(bytes)
@@ -69,9 +108,9 @@ struct BatchWriter<Function: CacheFunction> {
                     }
                 }
             }
-        }
+        }, metrics: &metrics)
         var failed: [String] = []
-        for (record, result) in zip(batch.records, try write(payloads, metrics: &metrics)) {
+        for (record, result) in zip(records, results) {
             guard case .failure(let failure) = result else { continue }
             logger.warn("\(batch.source.rawValue) record \(record.itemIdentifier) failed: \(failure.message)")
             failed.append(record.itemIdentifier)
@@ -85,7 +124,7 @@ struct BatchWriter<Function: CacheFunction> {
             metrics.invalid += 1
             throw .invalidEvent("\(function.batchMember): must be an array, got \(items.typeName)")
         }
-        let results = try write(elements.map { .success($0) }, metrics: &metrics)
+        let results = try write(count: elements.count, payload: { .success(elements[$0]) }, metrics: &metrics)
         var failures: [JSONValue] = []
         for (index, result) in results.enumerated() {
             guard case .failure(let failure) = result else { continue }

@@ -91,6 +91,28 @@ import Testing
         #expect(try again.map { try $0.get() } == (1...5).map { .integer(Int64($0 * 2)) })
     }
 
+    @Test func streamedScriptCallsAreMadeOnceInOrderAndResentAfterNOSCRIPT() throws {
+        let script = RedisScript("return tonumber(ARGV[1]) * 2", isIdempotent: true)
+        try client.command(RedisCommand("SCRIPT", "FLUSH"))
+        var made = 0
+        let calls = ScriptCallStream {
+            guard made < 5 else { return nil }
+            made += 1
+            return (keys: [], arguments: [Array(String(made).utf8)])
+        }
+        let results = try client.runStreamed(script, calls: calls)
+        #expect(try results.map { try $0.get() } == (1...5).map { .integer(Int64($0 * 2)) })
+        #expect(made == 5, "each call is made once, the EVAL after NOSCRIPT resends the same")
+        #expect(try client.command(RedisCommand("SCRIPT", "EXISTS", script.sha1)) == .array([.integer(1)]))
+    }
+
+    @Test func aStreamThatMakesNoCallBorrowsNoConnection() throws {
+        server.stop()
+        let results = try client.runStreamed(RedisScript("return 1", isIdempotent: true), calls: ScriptCallStream { nil })
+        #expect(results.isEmpty)
+        #expect(client.statistics.totalRetries == 0)
+    }
+
     @Test func scriptErrorsAreServerErrors() throws {
         let error = caught { try client.run(RedisScript("return redis.call('NOPE')"), keys: [], arguments: []) }
         #expect(error?.kind == .server(code: "ERR"))

@@ -112,7 +112,33 @@ public final class RedisClient: Sendable {
         deadline: ContinuousClock.Instant? = nil
     ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let evalshas = calls.map { ScriptCall.evalsha(script, keys: $0.keys, arguments: $0.arguments) }
-        var results = try pipelineResults(evalshas, idempotent: script.isIdempotent, script: script, deadline: deadline)
+        let results = try pipelineResults(evalshas, idempotent: script.isIdempotent, script: script, deadline: deadline)
+        return try loadingMissingScript(script, results: results, calls: calls, deadline: deadline)
+    }
+
+    /// `runPipelined` for calls made while the first ones already run: each call's `EVALSHA` is
+    /// written as soon as `calls` makes it, and the replies are read after the last one (one
+    /// round trip's wait, at the end). Retries and `NOSCRIPT` as `runPipelined`; a retry sends
+    /// the calls made so far again and goes on with the rest. No connection is borrowed before
+    /// the first call is made, and none when `calls` makes none.
+    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        guard calls.call(at: 0) != nil else { return [] }
+        let results = try perform(
+            idempotent: script.isIdempotent, deadline: deadline,
+            interpret: Self.pipelineInterpretation(idempotent: script.isIdempotent, script: script)
+        ) { connection, exchangeDeadline throws(RedisConnection.ExchangeFailure) in
+            try connection.exchange(
+                streaming: { index in calls.call(at: index).map { ScriptCall.evalsha(script, keys: $0.keys, arguments: $0.arguments) } },
+                deadline: exchangeDeadline
+            )
+        }
+        return try loadingMissingScript(script, results: results, calls: calls.made, deadline: deadline)
+    }
+
+    /// `results` with the calls that met `NOSCRIPT` sent again as `EVAL` (which caches the script).
+    private func loadingMissingScript(
+        _ script: RedisScript, results: [Result<RESPValue, RedisError>], calls: [(keys: [[UInt8]], arguments: [[UInt8]])], deadline: ContinuousClock.Instant?
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let missing = results.indices.filter {
             if case .failure(let error) = results[$0] { return error.kind == .server(code: "NOSCRIPT") }
             return false
@@ -120,6 +146,7 @@ public final class RedisClient: Sendable {
         guard !missing.isEmpty else { return results }
         let evals = missing.map { ScriptCall.eval(script, keys: calls[$0].keys, arguments: calls[$0].arguments) }
         let retried = try pipelineResults(evals, idempotent: script.isIdempotent, script: script, deadline: deadline)
+        var results = results
         for (index, result) in zip(missing, retried) {
             results[index] = result
         }
@@ -141,7 +168,13 @@ public final class RedisClient: Sendable {
         _ commands: [RedisCommand], idempotent: Bool, script: RedisScript? = nil, deadline: ContinuousClock.Instant?
     ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        return try perform(commands, idempotent: idempotent, deadline: deadline) { replies in
+        return try perform(commands, idempotent: idempotent, deadline: deadline, interpret: Self.pipelineInterpretation(idempotent: idempotent, script: script))
+    }
+
+    /// Per-command results; the reason to retry the whole pipeline, if any (`script`: the
+    /// commands run it, so a node's refusal inside a reply counts as one too).
+    private static func pipelineInterpretation(idempotent: Bool, script: RedisScript?) -> ([RESPValue]) -> Interpretation<[Result<RESPValue, RedisError>]> {
+        { replies in
             let results = replies.map(Self.result(of:))
             var reason = Self.pipelineRetryReason(results, idempotent: idempotent)
             if reason == nil, script?.isIdempotent == true {

@@ -28,11 +28,25 @@ extension RedisClient {
         deadline: ContinuousClock.Instant?,
         interpret: ([RESPValue]) -> Interpretation<Output>
     ) throws(RedisError) -> Output {
+        try perform(idempotent: idempotent, deadline: deadline, interpret: interpret) { connection, exchangeDeadline throws(RedisConnection.ExchangeFailure) in
+            try connection.exchange(commands, deadline: exchangeDeadline())
+        }
+    }
+
+    /// `perform` for a request that `exchange` writes on the leased connection its own way (a
+    /// streamed one: `RedisConnection.exchange(streaming:deadline:)`); `exchange` gets the
+    /// deadline of one step of the exchange, made anew at each call.
+    func perform<Output>(
+        idempotent: Bool,
+        deadline: ContinuousClock.Instant?,
+        interpret: ([RESPValue]) -> Interpretation<Output>,
+        exchange: (RedisConnection, () -> Deadline) throws(RedisConnection.ExchangeFailure) -> [RESPValue]
+    ) throws(RedisError) -> Output {
         var history = RetryPolicy.History()
         while true {
             history.attempts += 1
             let failure: Failure<Output>
-            switch attempt(commands, deadline: deadline, interpret: interpret) {
+            switch attempt(exchange, deadline: deadline, interpret: interpret) {
             case .done(let result): return result
             case .failed(let failed): failure = failed
             }
@@ -69,7 +83,7 @@ extension RedisClient {
     }
 
     private func attempt<Output>(
-        _ commands: [RedisCommand],
+        _ exchange: (RedisConnection, () -> Deadline) throws(RedisConnection.ExchangeFailure) -> [RESPValue],
         deadline: ContinuousClock.Instant?,
         interpret: ([RESPValue]) -> Interpretation<Output>
     ) -> AttemptOutcome<Output> {
@@ -88,7 +102,7 @@ extension RedisClient {
         }
         let replies: [RESPValue]
         do {
-            replies = try connection.exchange(commands, deadline: Deadline.earliest(ceiling: configuration.timeout, caller: deadline))
+            replies = try exchange(connection) { Deadline.earliest(ceiling: configuration.timeout, caller: deadline) }
         } catch {
             pool.drop(connection)
             reporter.connectionClosed(endpoint: connection.endpointDescription, error: error.error)

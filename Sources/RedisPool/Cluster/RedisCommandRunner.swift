@@ -24,6 +24,19 @@ public protocol RedisCommandRunner: Sendable {
         calls: [(keys: [[UInt8]], arguments: [[UInt8]])],
         deadline: ContinuousClock.Instant?
     ) throws(RedisError) -> [Result<RESPValue, RedisError>]
+
+    /// `runPipelined` for calls made while the first ones already run (`ScriptCallStream`), where
+    /// the runner can send them as they come (a single primary); the others make every call first.
+    func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>]
+}
+
+extension RedisCommandRunner {
+    /// Every call made first, then `runPipelined` (a cluster groups the calls by node).
+    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        let all = calls.all()
+        guard !all.isEmpty else { return [] }
+        return try runPipelined(script, calls: all, deadline: deadline)
+    }
 }
 
 extension RedisClient: RedisCommandRunner {

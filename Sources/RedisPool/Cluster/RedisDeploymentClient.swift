@@ -112,6 +112,10 @@ public final class RedisDeploymentClient: RedisCommandRunner {
         try runner(deadline: deadline).runPipelined(script, calls: calls, deadline: deadline)
     }
 
+    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        try runner(deadline: deadline).runStreamed(script, calls: calls, deadline: deadline)
+    }
+
     private func runner(deadline: ContinuousClock.Instant?) throws(RedisError) -> any RedisCommandRunner {
         if let runner = decided.withLock({ $0 }) { return runner }
         let shards = try ClusterClient.reply(endpoint, RedisCommand("CLUSTER", "SHARDS"), deadline: deadline)

@@ -91,10 +91,38 @@ final class RedisConnection: @unchecked Sendable {
             // (reset, broken pipe) met a peer that had already gone and ran nothing.
             throw ExchangeFailure(error: error, requestMayHaveRun: error.kind != .connectionClosed)
         }
+        return try replies(count: commands.count, deadline: deadline)
+    }
+
+    /// Writes each command as soon as `commandAt` makes it (from index 0 until it answers nil),
+    /// without waiting for replies, then reads one reply per command, in order: the server runs
+    /// the first commands while the caller is still making the next ones. Each write and the
+    /// reading get a deadline of their own from `deadline` (the caller's own work between two
+    /// writes is not the server's time).
+    func exchange(streaming commandAt: (Int) -> RedisCommand?, deadline: () -> Deadline) throws(ExchangeFailure) -> [RESPValue] {
+        guard !isBroken else {
+            throw ExchangeFailure(error: RedisError(.connectionClosed, "the connection was closed"), requestMayHaveRun: false)
+        }
+        var sent = 0
+        while let command = commandAt(sent) {
+            do {
+                try transport.write(RESPEncoder.encode([command]), deadline: deadline())
+            } catch {
+                markBroken()
+                // The commands written before this one may have run (see `exchange(_:deadline:)`).
+                throw ExchangeFailure(error: error, requestMayHaveRun: sent > 0 || error.kind != .connectionClosed)
+            }
+            sent += 1
+        }
+        return try replies(count: sent, deadline: deadline())
+    }
+
+    /// Exactly `count` replies, in order, for commands already written.
+    private func replies(count: Int, deadline: Deadline) throws(ExchangeFailure) -> [RESPValue] {
         do {
             var replies: [RESPValue] = []
-            replies.reserveCapacity(commands.count)
-            while replies.count < commands.count {
+            replies.reserveCapacity(count)
+            while replies.count < count {
                 if let reply = try nextReply(deadline: deadline) {
                     replies.append(reply)
                 }
