@@ -9,7 +9,7 @@ import PackageDescription
 // which without this is called unspecialised, resolving type metadata at run time for every
 // record. (An unsafe flag is allowed in a root package; nothing depends on this one.)
 let releaseOptimization: [SwiftSetting] = [
-    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
 ]
 
 let package = Package(

@@ -32,9 +32,10 @@ func microseconds(_ duration: Duration) -> Double {
 
 let options = Options(CommandLine.arguments)
 do {
-    let client = try RedisClient(configuration: RedisConfiguration(
-        endpoint: options.host, port: options.port, useTLS: false, poolMaximum: 1
-    ))
+    let client = try RedisClient(
+        configuration: RedisConfiguration(
+            endpoint: options.host, port: options.port, useTLS: false, poolMaximum: 1
+        ))
     let get = RedisCommand("GET", options.key)
     for _ in 0..<5_000 { _ = try client.command(get) }  // warm-up: connection, caches, branch predictors
 

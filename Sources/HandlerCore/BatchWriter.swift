@@ -37,9 +37,10 @@ struct BatchWriter<Function: CacheFunction> {
             throw FunctionError(error)
         }
         var nextOutcome = outcomes.makeIterator()
-        return Self.results(writes.map { write in
-            write.map { _ in nextOutcome.next() ?? .failure(RedisError(.protocolError, "fewer replies than writes")) }
-        }, metrics: &metrics)
+        return Self.results(
+            writes.map { write in
+                write.map { _ in nextOutcome.next() ?? .failure(RedisError(.protocolError, "fewer replies than writes")) }
+            }, metrics: &metrics)
     }
 
     /// `write` for payloads decoded one by one (`payload(index)`, asked once per item, in order)
@@ -68,10 +69,11 @@ struct BatchWriter<Function: CacheFunction> {
         } catch {
             throw FunctionError(error)
         }
-        return Self.results((0..<count).map { index in
-            if let outcome = outcomes[index] { return .success(outcome) }
-            return .failure(invalid[index] ?? FieldError(field: "", problem: "the record was not decoded"))
-        }, metrics: &metrics)
+        return Self.results(
+            (0..<count).map { index in
+                if let outcome = outcomes[index] { return .success(outcome) }
+                return .failure(invalid[index] ?? FieldError(field: "", problem: "the record was not decoded"))
+            }, metrics: &metrics)
     }
 
     /// Per item: its invalidity, or its write's outcome; counted in `metrics`.
@@ -98,17 +100,19 @@ struct BatchWriter<Function: CacheFunction> {
     /// record's payload is parsed when its turn to be written comes (`write(count:payload:)`).
     func answer(_ batch: RecordBatch, metrics: inout InvocationMetrics) throws(FunctionError) -> PartialBatchResponse {
         let records = batch.records
-        let results = try write(count: records.count, payload: { index in
-            records[index].payload.flatMap { bytes in
-                Result { () throws(FieldError) in
-                    do {
-                        return try JSONParser.parse(bytes)
-                    } catch {
-                        throw FieldError(field: "", problem: "the payload is not valid JSON: \(error)")
+        let results = try write(
+            count: records.count,
+            payload: { index in
+                records[index].payload.flatMap { bytes in
+                    Result { () throws(FieldError) in
+                        do {
+                            return try JSONParser.parse(bytes)
+                        } catch {
+                            throw FieldError(field: "", problem: "the payload is not valid JSON: \(error)")
+                        }
                     }
                 }
-            }
-        }, metrics: &metrics)
+            }, metrics: &metrics)
         var failed: [String] = []
         for (record, result) in zip(records, results) {
             guard case .failure(let failure) = result else { continue }

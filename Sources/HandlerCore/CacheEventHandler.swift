@@ -43,17 +43,20 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
                     context.logger.warn(line)
                 }
             }
-            metricsSink.emit(metrics, MetricLabels(
-                functionName: context.function.name.isEmpty ? localName : context.function.name,
-                requestID: context.requestID,
-                timestampMilliseconds: WallClock.millisecondsSinceEpoch()
-            ))
+            metricsSink.emit(
+                metrics,
+                MetricLabels(
+                    functionName: context.function.name.isEmpty ? localName : context.function.name,
+                    requestID: context.requestID,
+                    timestampMilliseconds: WallClock.millisecondsSinceEpoch()
+                ))
         }
         let deadline = context.deadline.instant(leaving: Self.answerMargin)
         return try answer(event, deadline: deadline, logger: context.logger, metrics: &metrics).jsonBytes
     }
 
-    func answer(_ event: [UInt8], deadline: ContinuousClock.Instant, logger: LambdaLogger, metrics: inout InvocationMetrics) throws(FunctionError) -> JSONValue {
+    func answer(_ event: [UInt8], deadline: ContinuousClock.Instant, logger: LambdaLogger, metrics: inout InvocationMetrics) throws(FunctionError) -> JSONValue
+    {
         guard event.count <= Self.maximumEventBytes else {
             metrics.invalid += 1
             throw .invalidEvent("The event is \(event.count) bytes; the limit is \(Self.maximumEventBytes) bytes (6 MB).")
@@ -89,6 +92,7 @@ public struct CacheEventHandler<Function: CacheFunction>: LambdaHandler {
             return try writer.answerDirectPayload(json, metrics: &metrics)
         }
         metrics.invalid += 1
-        throw .invalidEvent("Unknown event shape: expected \(function.directShapes), an aws:kinesis or aws:sqs event, or an API Gateway HTTP API (payload 2.0) request.")
+        throw .invalidEvent(
+            "Unknown event shape: expected \(function.directShapes), an aws:kinesis or aws:sqs event, or an API Gateway HTTP API (payload 2.0) request.")
     }
 }

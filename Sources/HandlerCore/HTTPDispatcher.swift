@@ -36,7 +36,9 @@ struct HTTPDispatcher<Function: CacheFunction> {
                 case .redis(let error):
                     // The details name the endpoint: they go to the log, not to API clients.
                     logger.error("\(request.method) \(path) failed: \(error)")
-                    return .error(503, code: "cache_unavailable", message: "The cache is unavailable; retry later.", extraHeaders: [JSONMember("retry-after", .string("1"))])
+                    return .error(
+                        503, code: "cache_unavailable", message: "The cache is unavailable; retry later.",
+                        extraHeaders: [JSONMember("retry-after", .string("1"))])
                 }
             }
         }

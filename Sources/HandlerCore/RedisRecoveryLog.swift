@@ -87,7 +87,9 @@ public final class RedisRecoveryLog: RedisClientObserver, @unchecked Sendable {
     }
 
     public func readOnlyRecovery(endpoint: String, error: RedisError) {
-        record("Redis READONLY recovery", "\(endpoint) is a replica now (failover); its connections were dropped and the name is resolved again: \(error.description)")
+        record(
+            "Redis READONLY recovery",
+            "\(endpoint) is a replica now (failover); its connections were dropped and the name is resolved again: \(error.description)")
     }
 
     public func credentialsRefreshed(username: String, changed: Bool) {

@@ -23,10 +23,12 @@ struct RedisSecret: RedisCredentialsProvider {
             return .authToken(secretString)
         }
         guard let object = try? JSONParser.parse(bytes),
-              let username = object["username"]?.stringValue,
-              let password = object["password"]?.stringValue
+            let username = object["username"]?.stringValue,
+            let password = object["password"]?.stringValue
         else {
-            throw RedisError(.configuration, "secret \(secretID) holds a JSON object without the string fields \"username\" and \"password\" of an ElastiCache user's secret")
+            throw RedisError(
+                .configuration, "secret \(secretID) holds a JSON object without the string fields \"username\" and \"password\" of an ElastiCache user's secret"
+            )
         }
         return .user(name: username, password: password)
     }

@@ -22,7 +22,8 @@ public struct EMFMetricLine: Sendable, Equatable {
     public var properties: [JSONMember]
     public var timestampMilliseconds: Int64
 
-    public init(namespace: String, dimensions: [(name: String, value: String)], metrics: [Metric], properties: [JSONMember] = [], timestampMilliseconds: Int64) {
+    public init(namespace: String, dimensions: [(name: String, value: String)], metrics: [Metric], properties: [JSONMember] = [], timestampMilliseconds: Int64)
+    {
         self.namespace = namespace
         self.dimensions = dimensions
         self.metrics = metrics
@@ -41,10 +42,12 @@ public struct EMFMetricLine: Sendable, Equatable {
             "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
         ])
         var members = [
-            JSONMember("_aws", .object([
-                "Timestamp": .number(String(timestampMilliseconds)),
-                "CloudWatchMetrics": .array([directive]),
-            ])),
+            JSONMember(
+                "_aws",
+                .object([
+                    "Timestamp": .number(String(timestampMilliseconds)),
+                    "CloudWatchMetrics": .array([directive]),
+                ]))
         ]
         members += dimensions.map { JSONMember($0.name, .string($0.value)) }
         members += metrics.map { JSONMember($0.name, .number(Self.literal($0.value))) }
@@ -58,10 +61,13 @@ public struct EMFMetricLine: Sendable, Equatable {
     /// instructions, BENCHMARKS.md, issue 13). A process that writes lines of one layout keeps
     /// a `Layout` and writes only the values.
     public var line: [UInt8] {
-        Layout(namespace: namespace, dimensionNames: dimensions.map(\.name), metrics: metrics.map { ($0.name, $0.unit) },
-               propertyNames: properties.map(\.key))
-            .line(timestampMilliseconds: timestampMilliseconds, dimensionValues: dimensions.map(\.value),
-                  metricValues: metrics.map(\.value), propertyValues: properties.map(\.value))
+        Layout(
+            namespace: namespace, dimensionNames: dimensions.map(\.name), metrics: metrics.map { ($0.name, $0.unit) },
+            propertyNames: properties.map(\.key)
+        )
+        .line(
+            timestampMilliseconds: timestampMilliseconds, dimensionValues: dimensions.map(\.value),
+            metricValues: metrics.map(\.value), propertyValues: properties.map(\.value))
     }
 
     /// What stays the same from one line to the next of a process (the namespace, the names of

@@ -16,17 +16,25 @@ public struct RecordBatch: Sendable, Equatable {
 
     /// What of an event to parse: every member, except that a `Records` element keeps only what
     /// `init(event:)` reads. An event without `Records` is not a batch and comes out whole.
-    public static let eventSelection: JSONSelection = .object([
-        JSONSelectedMember("Records", .elements(.object([
-            JSONSelectedMember("eventSource", .everything),
-            JSONSelectedMember("kinesis", .object([
-                JSONSelectedMember("sequenceNumber", .everything),
-                JSONSelectedMember("data", .everything),
-            ], others: .nothing)),
-            JSONSelectedMember("messageId", .everything),
-            JSONSelectedMember("body", .everything),
-        ], others: .nothing))),
-    ], others: .everything)
+    public static let eventSelection: JSONSelection = .object(
+        [
+            JSONSelectedMember(
+                "Records",
+                .elements(
+                    .object(
+                        [
+                            JSONSelectedMember("eventSource", .everything),
+                            JSONSelectedMember(
+                                "kinesis",
+                                .object(
+                                    [
+                                        JSONSelectedMember("sequenceNumber", .everything),
+                                        JSONSelectedMember("data", .everything),
+                                    ], others: .nothing)),
+                            JSONSelectedMember("messageId", .everything),
+                            JSONSelectedMember("body", .everything),
+                        ], others: .nothing)))
+        ], others: .everything)
 
     /// Whether an event is shaped like a batch at all (has `Records`), before it is checked.
     public static func matches(_ event: JSONValue) -> Bool {
@@ -107,7 +115,7 @@ public struct PartialBatchResponse: Sendable, Equatable {
 
     public var json: JSONValue {
         .object([
-            JSONMember("batchItemFailures", .array(failedItemIdentifiers.map { .object(["itemIdentifier": .string($0)]) })),
+            JSONMember("batchItemFailures", .array(failedItemIdentifiers.map { .object(["itemIdentifier": .string($0)]) }))
         ])
     }
 }

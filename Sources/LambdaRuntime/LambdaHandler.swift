@@ -52,7 +52,7 @@ struct CodingFailureDescription: CustomStringConvertible {
     init(_ error: any Error) {
         switch error {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-             DecodingError.dataCorrupted(let context):
+            DecodingError.dataCorrupted(let context):
             description = Self.describe(context.codingPath, context.debugDescription)
         case DecodingError.keyNotFound(let key, let context):
             description = Self.describe(context.codingPath + [key], "required key is missing")

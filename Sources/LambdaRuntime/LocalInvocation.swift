@@ -115,7 +115,8 @@ enum LocalInvocation {
         case .failure(let errorJSON), .initFailed(let errorJSON):
             return .json(200, errorJSON, headers: [functionError])
         case .runtimeEnded(let status):
-            return .json(502, FunctionError(type: "Runtime.ExitError", message: "The runtime exited with status \(status)").jsonPayload, headers: [functionError])
+            return .json(
+                502, FunctionError(type: "Runtime.ExitError", message: "The runtime exited with status \(status)").jsonPayload, headers: [functionError])
         }
     }
 }

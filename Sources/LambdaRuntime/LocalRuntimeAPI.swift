@@ -108,7 +108,11 @@ final class LocalRuntimeAPI: Sendable {
             return true
         }
         guard accepted else {
-            return .json(403, Array(#"{"errorMessage":"Initialization is over: /runtime/init/error is accepted only before the first /next","errorType":"InvalidStateTransition"}"#.utf8))
+            return .json(
+                403,
+                Array(
+                    #"{"errorMessage":"Initialization is over: /runtime/init/error is accepted only before the first /next","errorType":"InvalidStateTransition"}"#
+                        .utf8))
         }
         return .json(202, Array(#"{"status":"OK"}"#.utf8))
     }
@@ -124,11 +128,13 @@ final class LocalRuntimeAPI: Sendable {
             return invocation
         }
         let deadline = WallClock.millisecondsSinceEpoch() + functionTimeoutMilliseconds
-        return .json(200, event, headers: [
-            HTTPHeader(RuntimeAPI.Header.requestID, requestID),
-            HTTPHeader(RuntimeAPI.Header.deadline, String(deadline)),
-            HTTPHeader(RuntimeAPI.Header.invokedFunctionARN, functionARN),
-        ])
+        return .json(
+            200, event,
+            headers: [
+                HTTPHeader(RuntimeAPI.Header.requestID, requestID),
+                HTTPHeader(RuntimeAPI.Header.deadline, String(deadline)),
+                HTTPHeader(RuntimeAPI.Header.invokedFunctionARN, functionARN),
+            ])
     }
 
     /// `{id}/response` and `{id}/error`.

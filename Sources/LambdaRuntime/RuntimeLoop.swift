@@ -122,7 +122,8 @@ struct RuntimeLoop<Handler: LambdaHandler, Client: RuntimeAPIClientProtocol> {
     }
 
     private func makeContext(requestID: String, headers: InvocationHeaders) -> LambdaContext {
-        let deadline = headers.deadlineMillisecondsSinceEpoch
+        let deadline =
+            headers.deadlineMillisecondsSinceEpoch
             ?? WallClock.millisecondsSinceEpoch() + Self.missingDeadlineAllowance
         return LambdaContext(
             requestID: requestID,

@@ -64,8 +64,9 @@ public struct SecretsExtensionClient: Sendable {
         guard reply.status == 200 else {
             // The status and an AWS error name only: the body may echo the request, token included.
             let name = SecretsExtensionRefusal.errorName(body: reply.body, errorTypeHeader: reply.errorTypeHeader)
-            throw SecretsExtensionError(.rejected(status: reply.status),
-                                        SecretsExtensionRefusal.message(secretID: secretID, status: reply.status, errorName: name))
+            throw SecretsExtensionError(
+                .rejected(status: reply.status),
+                SecretsExtensionRefusal.message(secretID: secretID, status: reply.status, errorName: name))
         }
         return try Self.secretString(fromGetSecretValueJSON: reply.body, secretID: secretID)
     }

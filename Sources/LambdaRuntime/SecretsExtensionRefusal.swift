@@ -49,7 +49,8 @@ enum SecretsExtensionRefusal {
     private static func nameField(of body: [UInt8]) -> String? {
         // An error body is small; anything large is not one (and is not parsed).
         guard !body.isEmpty, body.count <= 8 * 1024, body.first == UInt8(ascii: "{"),
-              let shape = try? JSONDecoder().decode(ErrorShape.self, from: Data(body)) else { return nil }
+            let shape = try? JSONDecoder().decode(ErrorShape.self, from: Data(body))
+        else { return nil }
         return shape.__type ?? shape.type ?? shape.code
     }
 
@@ -59,7 +60,7 @@ enum SecretsExtensionRefusal {
         if let colon = name.firstIndex(of: ":") { name = name[..<colon] }
         name = name.drop { $0 == " " }
         guard name.utf8.count <= 64, name.hasSuffix("Exception"), name.count > "Exception".count,
-              name.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) })
+            name.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) })
         else { return nil }
         return String(name)
     }

@@ -25,7 +25,8 @@ private let collectErrorTypeHeader: ccurl_data_callback = { buffer, size, count,
         let line = UnsafeBufferPointer(start: bytes, count: length)
         let name = line.prefix(errorTypeHeaderName.count)
         guard line[errorTypeHeaderName.count] == UInt8(ascii: ":"),
-              zip(name, errorTypeHeaderName).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 }) else { return }
+            zip(name, errorTypeHeaderName).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 })
+        else { return }
         let value = line.dropFirst(errorTypeHeaderName.count + 1).filter { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
         body.errorTypeHeader = String(decoding: value, as: UTF8.self).trimmingSpaces
     }
@@ -71,7 +72,7 @@ struct SecretsExtensionRequest {
         }
         defer { curl_easy_cleanup(handle) }
         guard let url = url(for: secretID, handle: handle),
-              let headers = curl_slist_append(nil, "\(SecretsExtensionClient.tokenHeader): \(sessionToken)")
+            let headers = curl_slist_append(nil, "\(SecretsExtensionClient.tokenHeader): \(sessionToken)")
         else {
             throw SecretsExtensionError(.configuration, "libcurl could not allocate the request")
         }
@@ -96,13 +97,16 @@ struct SecretsExtensionRequest {
             _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             return Reply(status: status, body: body.bytes, errorTypeHeader: body.errorTypeHeader)
         case CURLE_WRITE_ERROR where body.overflowed:
-            throw SecretsExtensionError(.invalidResponse, "the secrets extension's answer for secret \(secretID) is larger than \(SecretsExtensionClient.largestExpectedBody) bytes")
+            throw SecretsExtensionError(
+                .invalidResponse, "the secrets extension's answer for secret \(secretID) is larger than \(SecretsExtensionClient.largestExpectedBody) bytes")
         case CURLE_OPERATION_TIMEDOUT:
             throw SecretsExtensionError(.timeout, "the secrets extension on port \(port) did not answer for secret \(secretID) within \(timeout)")
         case CURLE_COULDNT_CONNECT:
-            throw SecretsExtensionError(.unreachable, "nothing answers on port \(port): is the AWS Parameters and Secrets Lambda Extension layer attached to the function?")
+            throw SecretsExtensionError(
+                .unreachable, "nothing answers on port \(port): is the AWS Parameters and Secrets Lambda Extension layer attached to the function?")
         default:
-            throw SecretsExtensionError(.unreachable, "the request to the secrets extension on port \(port) failed: \(String(cString: curl_easy_strerror(code)))")
+            throw SecretsExtensionError(
+                .unreachable, "the request to the secrets extension on port \(port) failed: \(String(cString: curl_easy_strerror(code)))")
         }
     }
 

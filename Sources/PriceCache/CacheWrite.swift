@@ -34,8 +34,9 @@ public struct CacheWrite: Sendable, Hashable {
     let values: [String]
 
     public static func hash(key: String, fields: [(field: String, value: String)], family: KeyFamily, latestWins: EpochSeconds?) -> CacheWrite {
-        CacheWrite(key: key, shape: .hash, family: family, latestWins: latestWins,
-                   fieldNames: fields.map(\.field), values: fields.map(\.value))
+        CacheWrite(
+            key: key, shape: .hash, family: family, latestWins: latestWins,
+            fieldNames: fields.map(\.field), values: fields.map(\.value))
     }
 
     public static func string(key: String, value: String, family: KeyFamily, latestWins: EpochSeconds?) -> CacheWrite {
@@ -124,7 +125,8 @@ public struct CacheWrite: Sendable, Hashable {
     /// Globals and table fields are held in locals, and a group's HSET arguments are one table
     /// whose value slots are overwritten per write: Lua's per-record work is what a batch's
     /// script call spends most of its time on.
-    static let script = RedisScript("""
+    static let script = RedisScript(
+        """
         local keys, argv, firstArgument = KEYS, ARGV, 1
         """ + scriptBody, isIdempotent: true)
 
@@ -140,7 +142,8 @@ public struct CacheWrite: Sendable, Hashable {
     /// those records again one per call (`CacheStore.writeByNode`). Otherwise a shebang script behaves as `script` does for
     /// these writes: refused as a whole under OOM (no `allow-oom`) where `script`'s writes are
     /// refused one by one, before anything was written in both cases.
-    static let nodeScript = RedisScript("""
+    static let nodeScript = RedisScript(
+        """
         #!lua flags=allow-cross-slot-keys
         local argv = ARGV
         local keys, declaredKeys = {}, tonumber(argv[1])
@@ -218,7 +221,8 @@ public struct CacheWrite: Sendable, Hashable {
     /// Redis spends most of a single write's time starting the script and building ARGV, so every
     /// closure and argument shows (BENCHMARKS.md, issue 13). The CacheStore tests check that both
     /// scripts store the same state.
-    static let singleWriteScript = RedisScript("""
+    static let singleWriteScript = RedisScript(
+        """
         local key, shape, ttl, stamp = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
         local isHash = shape == 'hash'
         if stamp then

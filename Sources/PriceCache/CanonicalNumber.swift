@@ -186,10 +186,12 @@ extension JSONValue {
     /// A member name as a path step: as it is when it reads as one (`rsi`, `macd_signal`), else
     /// quoted and cut short (`["a.b"]`), so the path stays unambiguous and a log line short.
     private static func pathComponent(_ key: String) -> String {
-        let isPlain = !key.isEmpty && key.utf8.count <= 40 && key.utf8.allSatisfy { byte in
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
+        let isPlain =
+            !key.isEmpty && key.utf8.count <= 40
+            && key.utf8.allSatisfy { byte in
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
         return isPlain ? key : "[\(FieldError.quote(key))]"
     }
 }

@@ -48,7 +48,8 @@ public struct SessionUpdate: Sendable, Hashable {
         case .string("true"): return true
         case .string("false"): return false
         default:
-            throw FieldError(field: "websocket_connected", problem: "must be true or false, got \(value.stringValue.map { FieldError.quote($0) } ?? value.typeName)")
+            throw FieldError(
+                field: "websocket_connected", problem: "must be true or false, got \(value.stringValue.map { FieldError.quote($0) } ?? value.typeName)")
         }
     }
 

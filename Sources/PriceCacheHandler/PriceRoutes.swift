@@ -50,11 +50,13 @@ extension PriceFunction {
         let outcome = try metrics.redis { () throws(RedisError) in try store.write([update.cacheWrite], deadline: request.deadline).first?.get() }
         if outcome == .written { metrics.recordsWritten += 1 }
         let session = JSONValue.object(update.hashFields.map { JSONMember($0.field, .string($0.value)) })
-        return HTTPAPIResponse(statusCode: 200, body: .object([
-            "user_id": .string(update.userID.text),
-            "session": session,
-            "ttl_seconds": .integer(KeyFamily.session.ttlSeconds),
-        ]))
+        return HTTPAPIResponse(
+            statusCode: 200,
+            body: .object([
+                "user_id": .string(update.userID.text),
+                "session": session,
+                "ttl_seconds": .integer(KeyFamily.session.ttlSeconds),
+            ]))
     }
 
     static func priceObject(_ symbol: Symbol, _ fields: CacheStore.HashFields) -> JSONValue {

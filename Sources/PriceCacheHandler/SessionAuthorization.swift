@@ -19,7 +19,8 @@ enum SessionAuthorization {
 
     static func decide(userID: Identifier, caller: CallerIdentity?) -> Decision {
         guard let caller else {
-            return .forbidden(reason: "The request carries no authenticated user (a JWT subject or a Cognito identity); a session can only be used by its own user.")
+            return .forbidden(
+                reason: "The request carries no authenticated user (a JWT subject or a Cognito identity); a session can only be used by its own user.")
         }
         let callerUser: Substring
         switch caller {

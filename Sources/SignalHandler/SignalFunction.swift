@@ -39,9 +39,11 @@ struct SignalFunction: CacheFunction {
         let (symbol, strategyID) = try clientInput { () throws(FieldError) in
             (try Symbol(request.parameter("symbol")), try Identifier(request.parameter("strategy_id"), field: "strategy_id"))
         }
-        let stored = metrics.counting([try metrics.redis { () throws(RedisError) in
-            try store.signal(symbol, strategyID: strategyID, deadline: request.deadline)
-        }])
+        let stored = metrics.counting([
+            try metrics.redis { () throws(RedisError) in
+                try store.signal(symbol, strategyID: strategyID, deadline: request.deadline)
+            }
+        ])
         guard let text = stored.first ?? nil else {
             return .error(404, code: "not_found", message: "No cached signal for \(symbol) and strategy \(strategyID).")
         }

@@ -9,8 +9,10 @@ enum ClusterEvents {
         var close: String { "\(100 + timestamp % 1000).25" }
 
         var fields: [String: String] {
-            ["symbol": symbol, "close": close, "open": "99.50", "high": "1500.00", "low": "1.00",
-             "volume": "\(timestamp)", "timestamp": String(timestamp)]
+            [
+                "symbol": symbol, "close": close, "open": "99.50", "high": "1500.00", "low": "1.00",
+                "volume": "\(timestamp)", "timestamp": String(timestamp),
+            ]
         }
 
         /// The hash as stored: the update's fields without `symbol`, `source` defaulted.
@@ -39,30 +41,34 @@ enum ClusterEvents {
     }
 
     static func kinesis(_ updates: [Update]) -> String {
-        json(["Records": updates.enumerated().map { index, update in
-            [
-                "kinesis": [
-                    "kinesisSchemaVersion": "1.0", "partitionKey": update.symbol,
-                    "sequenceNumber": kinesisSequence(index, update),
-                    "data": Data(json(update.fields).utf8).base64EncodedString(),
-                    "approximateArrivalTimestamp": 1_697_658_000.123,
-                ],
-                "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventName": "aws:kinesis:record",
-                "eventID": "shardId-000000000000:\(kinesisSequence(index, update))",
-                "awsRegion": "us-east-1", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/prices",
-            ]
-        }])
+        json([
+            "Records": updates.enumerated().map { index, update in
+                [
+                    "kinesis": [
+                        "kinesisSchemaVersion": "1.0", "partitionKey": update.symbol,
+                        "sequenceNumber": kinesisSequence(index, update),
+                        "data": Data(json(update.fields).utf8).base64EncodedString(),
+                        "approximateArrivalTimestamp": 1_697_658_000.123,
+                    ],
+                    "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventName": "aws:kinesis:record",
+                    "eventID": "shardId-000000000000:\(kinesisSequence(index, update))",
+                    "awsRegion": "us-east-1", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/prices",
+                ]
+            }
+        ])
     }
 
     static func sqs(_ updates: [Update]) -> String {
-        json(["Records": updates.enumerated().map { index, update in
-            [
-                "messageId": "message-\(index)-\(update.symbol)", "receiptHandle": "handle",
-                "body": json(update.fields), "attributes": ["ApproximateReceiveCount": "1"],
-                "messageAttributes": [:] as [String: String], "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:prices", "awsRegion": "us-east-1",
-            ]
-        }])
+        json([
+            "Records": updates.enumerated().map { index, update in
+                [
+                    "messageId": "message-\(index)-\(update.symbol)", "receiptHandle": "handle",
+                    "body": json(update.fields), "attributes": ["ApproximateReceiveCount": "1"],
+                    "messageAttributes": [:] as [String: String], "md5OfBody": "", "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:prices", "awsRegion": "us-east-1",
+                ]
+            }
+        ])
     }
 
     /// `user`: the end user a JWT authorizer authenticated (the session routes serve only their own user).
@@ -101,7 +107,7 @@ extension ScriptedRuntimeAPI.Answer {
     /// An API Gateway answer's status and parsed body.
     var http: (status: Int, body: [String: Any])? {
         guard let json, let status = json["statusCode"] as? Int, let text = json["body"] as? String,
-              let body = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+            let body = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
         else { return nil }
         return (status, body)
     }

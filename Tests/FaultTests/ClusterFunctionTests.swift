@@ -48,8 +48,10 @@ import TestSupport
         #expect(one.http?.status == 200 && one.http?.body["timestamp"] as? String == "1700000003", "\(one.text)")
 
         let watched = Array(symbols.prefix(25)) + ["ABSENT"]
-        let put = try #require(await function.call(ClusterEvents.http(
-            "PUT", "/sessions/user-7", body: ClusterEvents.json(["active_symbols": watched, "websocket_connected": true]), user: "user-7")))
+        let put = try #require(
+            await function.call(
+                ClusterEvents.http(
+                    "PUT", "/sessions/user-7", body: ClusterEvents.json(["active_symbols": watched, "websocket_connected": true]), user: "user-7")))
         #expect(put.http?.status == 200, "\(put.text)")
         let session = try #require(await function.call(ClusterEvents.http("GET", "/sessions/user-7/prices", user: "user-7")))
         #expect(session.http?.status == 200, "\(session.text)")
@@ -63,10 +65,12 @@ import TestSupport
         let cluster = try RedisCluster.start(tls: certificates, password: token)
         // By name: the nodes announce 127.0.0.1, and their certificate is checked against the
         // configuration endpoint's name, as with ElastiCache's wildcard node certificates.
-        let function = try FunctionProcess(redisPort: cluster.seed.port, environment: [
-            "REDIS_ENDPOINT": "localhost", "REDIS_PORT": String(cluster.seed.port), "REDIS_SSL": "true",
-            "REDIS_TLS_CA_FILE": certificates.caCertificatePath, "REDIS_AUTH_TOKEN": token, "REDIS_CLUSTER_MODE": "enabled",
-        ])
+        let function = try FunctionProcess(
+            redisPort: cluster.seed.port,
+            environment: [
+                "REDIS_ENDPOINT": "localhost", "REDIS_PORT": String(cluster.seed.port), "REDIS_SSL": "true",
+                "REDIS_TLS_CA_FILE": certificates.caCertificatePath, "REDIS_AUTH_TOKEN": token, "REDIS_CLUSTER_MODE": "enabled",
+            ])
         defer { function.stop() }
         let updates = ClusterEvents.updates(prefix: "T", timestamp: 1_700_000_010)
         let answer = try #require(await function.call(ClusterEvents.kinesis(updates)), "\(function.diagnostics)")
@@ -129,7 +133,8 @@ import TestSupport
         var outcomes: [Bool] = []
         while ContinuousClock.now - killedAt < .seconds(40) {
             timestamp += 1
-            let answer = try #require(await function.call(ClusterEvents.kinesis(ClusterEvents.updates(prefix: "F", timestamp: timestamp)), timeout: .seconds(30)))
+            let answer = try #require(
+                await function.call(ClusterEvents.kinesis(ClusterEvents.updates(prefix: "F", timestamp: timestamp)), timeout: .seconds(30)))
             outcomes.append(answer.failedItems == [])
             if outcomes.suffix(3) == [true, true, true] { break }
         }
@@ -158,10 +163,12 @@ import TestSupport
         defer { faulty.stop() }
         let proxied = cluster.nodes[0]
         #expect(try cluster.clusterNodes().contains { $0.port == proxyPort && $0.flags.contains("master") }, "node 0 is a primary")
-        let function = try FunctionProcess(redisPort: cluster.nodes[1].port, environment: [
-            "REDIS_ENDPOINT": "127.0.0.1", "REDIS_PORT": String(cluster.nodes[1].port), "REDIS_SSL": "false",
-            "REDIS_TIMEOUT_MS": "500", "AWS_LAMBDA_LOG_LEVEL": "WARN",
-        ])
+        let function = try FunctionProcess(
+            redisPort: cluster.nodes[1].port,
+            environment: [
+                "REDIS_ENDPOINT": "127.0.0.1", "REDIS_PORT": String(cluster.nodes[1].port), "REDIS_SSL": "false",
+                "REDIS_TIMEOUT_MS": "500", "AWS_LAMBDA_LOG_LEVEL": "WARN",
+            ])
         defer { function.stop() }
 
         var timestamp = 1_700_003_000
@@ -282,12 +289,11 @@ import TestSupport
         // A line reads `cmdstat_evalsha:calls=3,usec=...,rejected_calls=0,failed_calls=0`.
         let prefix = "cmdstat_\(command):"
         guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }),
-              let value = line.dropFirst(prefix.count).split(separator: ",").first(where: { $0.hasPrefix("\(field)=") })
+            let value = line.dropFirst(prefix.count).split(separator: ",").first(where: { $0.hasPrefix("\(field)=") })
         else { return 0 }
         return Int(value.dropFirst(field.count + 1).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }
-
 
 /// Work on a thread of its own (a `redis-cli --cluster reshard`), polled while the test goes on.
 private final class BackgroundWork: @unchecked Sendable {

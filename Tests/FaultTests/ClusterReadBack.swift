@@ -72,12 +72,13 @@ enum ClusterReadBack {
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let result = (try? JSONSerialization.jsonObject(with: output)) as? [String: Any],
-              let mismatches = result["mismatches"] as? [String], let perNode = result["perNode"] as? [String: Int]
+            let result = (try? JSONSerialization.jsonObject(with: output)) as? [String: Any],
+            let mismatches = result["mismatches"] as? [String], let perNode = result["perNode"] as? [String: Int]
         else {
             throw ReadBackFailure(description: "python read-back failed: \(String(decoding: errors, as: UTF8.self).suffix(1000))")
         }
-        return Report(mismatches: mismatches, keysPerPrimary: Dictionary(uniqueKeysWithValues: perNode.compactMap { key, value in Int(key).map { ($0, value) } }))
+        return Report(
+            mismatches: mismatches, keysPerPrimary: Dictionary(uniqueKeysWithValues: perNode.compactMap { key, value in Int(key).map { ($0, value) } }))
     }
 }
 

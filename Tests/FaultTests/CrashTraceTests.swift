@@ -21,12 +21,13 @@ import Glibc
         #endif
     }
 
-    @Test(arguments: [
-        ("trap", trapSignal),
-        ("overflow", SIGSEGV),
-        ("abort", SIGABRT),
-        ("segv", SIGSEGV),
-    ] as [(String, Int32)])
+    @Test(
+        arguments: [
+            ("trap", trapSignal),
+            ("overflow", SIGSEGV),
+            ("abort", SIGABRT),
+            ("segv", SIGSEGV),
+        ] as [(String, Int32)])
     func aCrashLeavesALineWithTheSignalTheInstructionAndTheRequestID(kind: String, signal: Int32) async throws {
         let requestID = "crash-\(kind)-8476a536"
         let server = try RuntimeAPIServer(script: [.event("\"\(kind)\"", requestID: requestID)])

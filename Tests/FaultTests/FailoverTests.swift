@@ -46,7 +46,8 @@ import TestSupport
     static func evalshaCalls(_ server: RedisServer) -> Int {
         let stats = (try? server.cli("INFO", "commandstats")) ?? ""
         guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:") }),
-              let calls = line.split(separator: ",").first?.split(separator: "=").last else { return 0 }
+            let calls = line.split(separator: ",").first?.split(separator: "=").last
+        else { return 0 }
         return Int(calls) ?? -1
     }
 

@@ -34,8 +34,10 @@ struct FunctionProcess: Sendable {
             // unshare execs the shell, which execs the function: one process, the pid we hold.
             process = try SpawnedProcess(
                 executable: try Self.unsharePath(),
-                arguments: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                            #"mount --bind "$0" /etc/hosts && exec "$1""#, hostsFile, binary],
+                arguments: [
+                    "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                    #"mount --bind "$0" /etc/hosts && exec "$1""#, hostsFile, binary,
+                ],
                 environment: environment
             )
         } else {
@@ -118,13 +120,13 @@ enum FaultEvents {
     }
 
     static let badEvents = [
-        #"{"symbol":"AAPL","close":"205.50""#,                                                            // truncated JSON
-        #"{"symbol":"AA PL","close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // space in a key part
-        #"{"symbol":"AAPL","close":"-1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // negative price
-        #"{"symbol":"AAPL","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,              // missing close
-        #"{"symbol":["AAPL"],"close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#, // wrong type
-        #"{"hello":"world"}"#,                                                                            // unknown shape
-        "\u{FF}\u{FE}not json",                                                                           // not UTF-8 JSON
-        String(repeating: "[", count: 100_000),                                                           // deep nesting
+        #"{"symbol":"AAPL","close":"205.50""#,  // truncated JSON
+        #"{"symbol":"AA PL","close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,  // space in a key part
+        #"{"symbol":"AAPL","close":"-1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,  // negative price
+        #"{"symbol":"AAPL","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,  // missing close
+        #"{"symbol":["AAPL"],"close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1"}"#,  // wrong type
+        #"{"hello":"world"}"#,  // unknown shape
+        "\u{FF}\u{FE}not json",  // not UTF-8 JSON
+        String(repeating: "[", count: 100_000),  // deep nesting
     ]
 }

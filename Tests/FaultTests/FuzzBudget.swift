@@ -5,7 +5,8 @@ import Foundation
 enum FuzzBudget {
     static func inputs(_ full: Int) -> Int {
         guard let text = ProcessInfo.processInfo.environment["FUZZ_SCALE"], let scale = Double(text),
-              scale > 0, scale <= 1 else { return full }
+            scale > 0, scale <= 1
+        else { return full }
         return max(1_000, Int(Double(full) * scale))
     }
 }

@@ -19,7 +19,8 @@ final class HostsFile: @unchecked Sendable {
 
     /// Rewrites the file in place (same inode: the function's bind mount sees the change).
     func point(_ entries: [String: String]) throws {
-        let text = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
+        let text =
+            "127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
             + entries.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)\n" }.joined()
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }

@@ -102,12 +102,14 @@ final class SoakRuntimeAPI: @unchecked Sendable {
         condition.unlock()
         let hex = String(number, radix: 16)
         let padded = String(repeating: "0", count: max(0, 24 - hex.count)) + hex
-        return HTTPResponse(status: 200, headers: [
-            HTTPHeader("Lambda-Runtime-Aws-Request-Id", "soak-\(number)"),
-            HTTPHeader("Lambda-Runtime-Deadline-Ms", deadline),
-            HTTPHeader("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:RuntimeEcho"),
-            HTTPHeader("Lambda-Runtime-Trace-Id", "Root=1-6565a0f1-\(padded);Parent=\(padded.suffix(16));Sampled=1"),
-        ], body: Array(#"{"n":\#(number)}"#.utf8))
+        return HTTPResponse(
+            status: 200,
+            headers: [
+                HTTPHeader("Lambda-Runtime-Aws-Request-Id", "soak-\(number)"),
+                HTTPHeader("Lambda-Runtime-Deadline-Ms", deadline),
+                HTTPHeader("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:RuntimeEcho"),
+                HTTPHeader("Lambda-Runtime-Trace-Id", "Root=1-6565a0f1-\(padded);Parent=\(padded.suffix(16));Sampled=1"),
+            ], body: Array(#"{"n":\#(number)}"#.utf8))
     }
 
     private func locked<T>(_ body: (inout State) -> T) -> T {

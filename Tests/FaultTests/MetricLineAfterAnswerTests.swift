@@ -46,9 +46,11 @@ import TestSupport
         let requestID = "ends-after-post-5d1c"
         let server = try RuntimeAPIServer(script: [.event(FaultEvents.goodUpdate(1), requestID: requestID, completionStatus: 500)])
         defer { server.stop() }
-        let process = try FunctionProcess.spawn("PriceCacheHandler", runtimeAPI: server.address, [
-            "REDIS_ENDPOINT": "127.0.0.1", "REDIS_PORT": String(redis.port), "REDIS_SSL": "false",
-        ])
+        let process = try FunctionProcess.spawn(
+            "PriceCacheHandler", runtimeAPI: server.address,
+            [
+                "REDIS_ENDPOINT": "127.0.0.1", "REDIS_PORT": String(redis.port), "REDIS_SSL": "false",
+            ])
         defer { process.kill() }
         let exit = await onOwnThread { process.waitForExit(timeout: .seconds(30)) }
         #expect(exit == .exited(code: 1), "\(process.output().suffix(2000))")

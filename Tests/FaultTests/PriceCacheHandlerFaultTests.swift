@@ -126,11 +126,13 @@ import TestSupport
         // Flat: allocator noise only; a per-invocation leak of even 1 KiB would add 1.8 MiB here.
         // Not under AddressSanitizer, whose quarantine keeps freed memory (up to 256 MB) on purpose.
         if !FunctionProcess.isInstrumented {
-            #expect(atEnd.residentKiB - afterWarmUp.residentKiB < 512,
-                    "RSS \(afterWarmUp.residentKiB) KiB after 200 invocations, \(atEnd.residentKiB) KiB after 2,000")
+            #expect(
+                atEnd.residentKiB - afterWarmUp.residentKiB < 512,
+                "RSS \(afterWarmUp.residentKiB) KiB after 200 invocations, \(atEnd.residentKiB) KiB after 2,000")
         }
-        #expect(atEnd.descriptors.count == afterWarmUp.descriptors.count,
-                "descriptors after 200: \(afterWarmUp.descriptors.values.sorted()), now: \(atEnd.descriptors.values.sorted())")
+        #expect(
+            atEnd.descriptors.count == afterWarmUp.descriptors.count,
+            "descriptors after 200: \(afterWarmUp.descriptors.values.sorted()), now: \(atEnd.descriptors.values.sorted())")
         #expect(function.process.isRunning, "\(function.diagnostics)")
     }
 }
@@ -170,8 +172,9 @@ struct AlternatingRun: Sendable {
 
     private static func snapshot(of function: FunctionProcess, afterInvocations count: Int) -> Snapshot? {
         guard function.api.waitForNextRequests(count + 1, timeout: .seconds(5)),
-              let resident = ProcessStatus.residentKiB(of: function.process.pid),
-              let descriptors = ProcessStatus.openDescriptors(of: function.process.pid) else { return nil }
+            let resident = ProcessStatus.residentKiB(of: function.process.pid),
+            let descriptors = ProcessStatus.openDescriptors(of: function.process.pid)
+        else { return nil }
         return Snapshot(residentKiB: resident, descriptors: descriptors)
     }
 }

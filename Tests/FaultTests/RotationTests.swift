@@ -28,8 +28,10 @@ final class RotatingSecretExtension: @unchecked Sendable {
 
     /// The function's environment for this extension and secret.
     var environment: [String: String] {
-        ["REDIS_AUTH_SECRET_ARN": secretID, "AWS_SESSION_TOKEN": Self.sessionToken,
-         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": String(port)]
+        [
+            "REDIS_AUTH_SECRET_ARN": secretID, "AWS_SESSION_TOKEN": Self.sessionToken,
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": String(port),
+        ]
     }
 
     private func answer(_ request: HTTPRequest) -> HTTPResponse {
@@ -121,9 +123,11 @@ final class RotatingSecretExtension: @unchecked Sendable {
     @Test func aPlainTokenVariableFailsClearlyAfterARotation() async throws {
         let certificates = try TLSCertificates.make()
         let redis = try RedisServer.start(RedisServer.Options(password: Self.oldPassword, tls: certificates))
-        let function = try FunctionProcess(redisPort: redis.port, environment: [
-            "REDIS_SSL": "true", "REDIS_TLS_CA_FILE": certificates.caCertificatePath, "REDIS_AUTH_TOKEN": Self.oldPassword,
-        ])
+        let function = try FunctionProcess(
+            redisPort: redis.port,
+            environment: [
+                "REDIS_SSL": "true", "REDIS_TLS_CA_FILE": certificates.caCertificatePath, "REDIS_AUTH_TOKEN": Self.oldPassword,
+            ])
         defer { function.stop() }
         try await function.expectUpdateWritten(0, "before the rotation")
         try redis.cli("ACL", "SETUSER", "default", ">" + Self.newPassword, "<" + Self.oldPassword)

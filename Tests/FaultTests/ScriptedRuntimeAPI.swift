@@ -138,7 +138,8 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
         }
         let parts = path.dropFirst(invocationPrefix.count).split(separator: "/")
         guard request.method == "POST", path.hasPrefix(invocationPrefix), parts.count == 2,
-              parts[1] == "response" || parts[1] == "error" else {
+            parts[1] == "response" || parts[1] == "error"
+        else {
             return HTTPResponse(status: 404)
         }
         let isFirstAnswer = update { state in
@@ -155,11 +156,12 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
             case serve(Invocation)
             case fail, stop
         }
-        let step: Step = waitUntil(timeout: .seconds(3600)) { state in
-            if state.stopped { return .stop }
-            if state.failNextWith500 { return .fail }
-            return state.queued.first.map(Step.serve)
-        } ?? .stop
+        let step: Step =
+            waitUntil(timeout: .seconds(3600)) { state in
+                if state.stopped { return .stop }
+                if state.failNextWith500 { return .fail }
+                return state.queued.first.map(Step.serve)
+            } ?? .stop
         switch step {
         case .stop:
             return HTTPResponse(status: 503)
@@ -167,11 +169,13 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
             return HTTPResponse.json(500, Array(#"{"errorMessage":"scripted"}"#.utf8))
         case .serve(let invocation):
             update { state in state.queued.removeAll { $0.requestID == invocation.requestID } }
-            return HTTPResponse.json(200, invocation.event, headers: [
-                HTTPHeader("Lambda-Runtime-Aws-Request-Id", invocation.requestID),
-                HTTPHeader("Lambda-Runtime-Deadline-Ms", String(invocation.deadlineEpochMilliseconds)),
-                HTTPHeader("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:fault"),
-            ])
+            return HTTPResponse.json(
+                200, invocation.event,
+                headers: [
+                    HTTPHeader("Lambda-Runtime-Aws-Request-Id", invocation.requestID),
+                    HTTPHeader("Lambda-Runtime-Deadline-Ms", String(invocation.deadlineEpochMilliseconds)),
+                    HTTPHeader("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:fault"),
+                ])
         }
     }
 }

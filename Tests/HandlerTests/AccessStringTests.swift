@@ -57,8 +57,10 @@ enum FunctionsAccessString {
         let noFailures: (JSONValue) -> Bool = { $0["batchItemFailures"] == .array([]) || $0["failures"] == .array([]) || $0["written"] != nil }
         let ok: (JSONValue) -> Bool = { $0["statusCode"] == .integer(200) }
         // Writes: direct, direct batch, Kinesis, SQS; a signal, an alert, their batches.
-        for file in ["price-update.json", "price-update-numbers.json", "price-batch.json", "price-batch-kinesis.json",
-                     "price-batch-kinesis-reordered.json", "price-batch-sqs.json"] {
+        for file in [
+            "price-update.json", "price-update-numbers.json", "price-batch.json", "price-batch-kinesis.json",
+            "price-batch-kinesis-reordered.json", "price-batch-sqs.json",
+        ] {
             expect(file, try harness.price(file), noFailures)
         }
         for file in ["signal.json", "signal-batch.json", "alert-status.json"] {
@@ -95,7 +97,8 @@ enum FunctionsAccessString {
     @Test func everyFunctionPathRunsUnderTheAccessStringAndNothingIsDenied() throws {
         let harness = try harness(rules: FunctionsAccessString.rules(of: FunctionsAccessString.load()))
         #expect(try runEveryFunctionPath(harness) == [])
-        #expect(try harness.client.command(RedisCommand("EXISTS", "price:AAPL", "signal:AAPL:momentum", "alert:status:a-123", "session:user-42")).integerValue == 4)
+        #expect(
+            try harness.client.command(RedisCommand("EXISTS", "price:AAPL", "signal:AAPL:momentum", "alert:status:a-123", "session:user-42")).integerValue == 4)
     }
 
     /// The test above can fail: with one command the functions send taken away, a path fails or

@@ -39,14 +39,18 @@ final class HandlerHarness {
         let server = try RedisServer.start(serverOptions)
         self.server = server
         client = try RedisClient(configuration: RedisConfiguration(endpoint: server.host, port: server.port, useTLS: false, timeout: .seconds(1)))
-        let functionsClient = try functionsUser.map { user in
-            try RedisClient(configuration: RedisConfiguration(
-                endpoint: server.host, port: server.port, useTLS: false, username: user.name, authToken: user.password, timeout: .seconds(1),
-                // Every borrow probes with PING, so the idle-connection probe runs under the ACL too.
-                pingAfterIdle: .zero))
-        } ?? client
+        let functionsClient =
+            try functionsUser.map { user in
+                try RedisClient(
+                    configuration: RedisConfiguration(
+                        endpoint: server.host, port: server.port, useTLS: false, username: user.name, authToken: user.password, timeout: .seconds(1),
+                        // Every borrow probes with PING, so the idle-connection probe runs under the ACL too.
+                        pingAfterIdle: .zero))
+            } ?? client
         let store = CacheStore(client: functionsClient)
-        prices = CacheEventHandler(localName: "PriceCacheHandler", function: PriceFunction(store: store, now: { EpochSeconds(seconds: 1_697_658_000) }), store: store, metricsSink: metrics)
+        prices = CacheEventHandler(
+            localName: "PriceCacheHandler", function: PriceFunction(store: store, now: { EpochSeconds(seconds: 1_697_658_000) }), store: store,
+            metricsSink: metrics)
         signals = CacheEventHandler(localName: "SignalHandler", function: SignalFunction(store: store), store: store, metricsSink: metrics)
     }
 
@@ -99,7 +103,8 @@ extension Result where Success == JSONValue, Failure == FunctionError {
     /// An API Gateway answer's status code and parsed body.
     var http: (status: Int, body: JSONValue)? {
         guard let answer, let status = answer["statusCode"]?.numberLiteral.flatMap({ Int($0) }),
-              let body = answer["body"]?.stringValue, let json = try? JSONParser.parse(Array(body.utf8)) else { return nil }
+            let body = answer["body"]?.stringValue, let json = try? JSONParser.parse(Array(body.utf8))
+        else { return nil }
         return (status, json)
     }
 

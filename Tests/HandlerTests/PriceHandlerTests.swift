@@ -26,10 +26,11 @@ import Testing
         #expect(try harness.price("price-batch.json").answer?.jsonText == #"{"written":3,"stale":0,"failures":[]}"#)
         let partial = try harness.price("price-batch-partial.json").answer
         #expect(partial?["written"] == .number("1"))
-        #expect(partial?["failures"]?.arrayValue?.compactMap { $0["error"]?.stringValue } == [
-            #"prices[1].symbol: may only contain A-Z a-z 0-9 . - ^ = _; "BAD SYMBOL" contains a space"#,
-            #"prices[2].close: must be a non-negative decimal such as "205.50", got -1"#,
-        ])
+        #expect(
+            partial?["failures"]?.arrayValue?.compactMap { $0["error"]?.stringValue } == [
+                #"prices[1].symbol: may only contain A-Z a-z 0-9 . - ^ = _; "BAD SYMBOL" contains a space"#,
+                #"prices[2].close: must be a non-negative decimal such as "205.50", got -1"#,
+            ])
     }
 
     @Test func answersKinesisBatchesWithExactlyTheFailedRecords() throws {
@@ -51,9 +52,10 @@ import Testing
 
     @Test func answersSQSBatchesWithExactlyTheFailedMessages() throws {
         #expect(try harness.price("price-batch-sqs.json").failedItems == [])
-        #expect(try harness.price("price-batch-sqs-partial.json").failedItems == [
-            "2e1424d4-f796-459a-8184-9c92662be6da", "7b0a8f3e-1c2d-4e5f-9a8b-0c1d2e3f4a5b",
-        ])
+        #expect(
+            try harness.price("price-batch-sqs-partial.json").failedItems == [
+                "2e1424d4-f796-459a-8184-9c92662be6da", "7b0a8f3e-1c2d-4e5f-9a8b-0c1d2e3f4a5b",
+            ])
     }
 
     @Test func servesTheReadRoutes() throws {
@@ -62,7 +64,10 @@ import Testing
         _ = try harness.price("price-update.json")
         let found = try harness.price("get-price-apigw.json").http
         #expect(found?.status == 200)
-        #expect(found?.body.jsonText == #"{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000","source":"speed_layer"}"#)
+        #expect(
+            found?.body.jsonText
+                == #"{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000","source":"speed_layer"}"#
+        )
         #expect(harness.metrics.last?["CacheHits"] == .number("1"))
         let several = try harness.price("get-prices-apigw.json").http
         #expect(several?.status == 200)

@@ -4,7 +4,9 @@ import Foundation
 /// serving layer's own client), installed with pip on first use if the machine lacks it.
 enum ServingLayerReader {
     /// Runs a program to its end (feeding it `input`) and returns its exit status and standard output.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil) throws -> (status: Int32, output: String) {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -41,7 +41,8 @@ import Testing
             """
         let result = try run(try python3(), ["python3", "-c", script, harness.server.host, String(harness.server.port)])
         #expect(result.status == 0)
-        let expected = jsonObject(#"""
+        let expected = jsonObject(
+            #"""
             {"price": {"close": "205.50", "open": "203.00", "high": "206.00", "low": "202.50", "volume": "1000000", "timestamp": "1697658000", "source": "speed_layer"},
              "numbers": {"close": "331.16", "open": "329.5", "high": "332.0", "low": "328.9", "volume": "2500000", "timestamp": "1697658000", "source": "batch_layer"},
              "signal": {"signal": "buy", "confidence": 0.85, "timestamp": "1697658000", "price": "205.50", "indicators": {"rsi": 45.2, "macd": "bullish"}},
@@ -56,21 +57,29 @@ import Testing
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let environment = ["REDIS_ENDPOINT": "\(harness.server.host):\(harness.server.port)", "REDIS_SSL": "false"]
         let events = HandlerHarness.eventsDirectory
-        let batch = try run(binaries.appendingPathComponent("PriceCacheHandler").path,
-                            ["--event", events.appendingPathComponent("price-batch-kinesis-partial.json").path], environment: environment)
+        let batch = try run(
+            binaries.appendingPathComponent("PriceCacheHandler").path,
+            ["--event", events.appendingPathComponent("price-batch-kinesis-partial.json").path], environment: environment)
         #expect(batch.status == 0)
         let lines = batch.output.split(separator: "\n").map(String.init)
-        let metricLine = try #require(lines.firstIndex { $0.hasPrefix(#"{"_aws":"#) && $0.contains(#""Namespace":"PriceCache""#) && $0.contains(#""RecordsWritten":1"#) }, "\(batch.output)")
+        let metricLine = try #require(
+            lines.firstIndex { $0.hasPrefix(#"{"_aws":"#) && $0.contains(#""Namespace":"PriceCache""#) && $0.contains(#""RecordsWritten":1"#) },
+            "\(batch.output)")
         // The line is written after the answer is posted; `--event` prints the result, and ends the
         // process, only once the loop has finished the invocation, so the line is always there, first.
         let result = try #require(lines.firstIndex { $0.hasPrefix(#"{"batchItemFailures":"#) }, "\(batch.output)")
         #expect(metricLine < result, "\(batch.output)")
-        #expect(lines.contains(#"{"batchItemFailures":[{"itemIdentifier":"49590338271490256608559692540925702759324208523137515618"},{"itemIdentifier":"49590338271490256608559692541287502759324208523137515700"},{"itemIdentifier":"49590338271490256608559692541999999999324208523137515800"}]}"#))
-        let signal = try run(binaries.appendingPathComponent("SignalHandler").path,
-                             ["--event", events.appendingPathComponent("signal.json").path], environment: environment)
+        #expect(
+            lines.contains(
+                #"{"batchItemFailures":[{"itemIdentifier":"49590338271490256608559692540925702759324208523137515618"},{"itemIdentifier":"49590338271490256608559692541287502759324208523137515700"},{"itemIdentifier":"49590338271490256608559692541999999999324208523137515800"}]}"#
+            ))
+        let signal = try run(
+            binaries.appendingPathComponent("SignalHandler").path,
+            ["--event", events.appendingPathComponent("signal.json").path], environment: environment)
         #expect(signal.output.split(separator: "\n").contains(#"{"written":1,"stale":0}"#))
-        let bad = try run(binaries.appendingPathComponent("PriceCacheHandler").path,
-                          ["--event", events.appendingPathComponent("invalid-symbol.json").path], environment: environment)
+        let bad = try run(
+            binaries.appendingPathComponent("PriceCacheHandler").path,
+            ["--event", events.appendingPathComponent("invalid-symbol.json").path], environment: environment)
         #expect(bad.output.contains(#""errorType":"Function.InvalidEvent""#))
     }
 }

@@ -34,7 +34,9 @@ import Testing
         _ = try harness.signal("alert-status.json")
         let signal = try harness.signal("get-signal-apigw.json").http
         #expect(signal?.status == 200)
-        #expect(signal?.body.jsonText == #"{"signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"205.50","indicators":{"rsi":45.2,"macd":"bullish"}}"#)
+        #expect(
+            signal?.body.jsonText == #"{"signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"205.50","indicators":{"rsi":45.2,"macd":"bullish"}}"#
+        )
         #expect(try harness.signal("get-alert-apigw.json").http?.body.jsonText == #"{"alert_id":"a-123","status":"triggered"}"#)
         #expect(try harness.signal("get-price-apigw.json").http?.status == 404)
     }

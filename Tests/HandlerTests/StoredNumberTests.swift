@@ -56,7 +56,8 @@ import Testing
         }
     }
 
-    static let fields: [Field] = ["close", "open", "high", "low", "volume", "timestamp"].map { Field(family: .price, name: $0) }
+    static let fields: [Field] =
+        ["close", "open", "high", "low", "volume", "timestamp"].map { Field(family: .price, name: $0) }
         + ["confidence", "price", "timestamp", "indicators.x", "indicators.deep[1]"].map { Field(family: .signal, name: $0) }
 
     struct Outcome: Codable {
@@ -147,8 +148,9 @@ import Testing
                     let index = outcomes.count
                     let bytes = Array(field.event(value, index: index).utf8)
                     let result = field.family == .price ? harness.invoke(harness.prices, bytes: bytes) : harness.invoke(harness.signals, bytes: bytes)
-                    var outcome = Outcome(key: field.key(index: index), family: field.family.rawValue, field: field.name,
-                                          input: spelling, asString: asString, accepted: false, message: "")
+                    var outcome = Outcome(
+                        key: field.key(index: index), family: field.family.rawValue, field: field.name,
+                        input: spelling, asString: asString, accepted: false, message: "")
                     switch result {
                     case .success(let answer):
                         outcome.accepted = true
@@ -156,15 +158,17 @@ import Testing
                     case .failure(let error):
                         outcome.message = error.errorMessage
                         #expect(error.errorType == "Function.InvalidEvent", "\(field.name) = \(value): \(error)")
-                        #expect(error.errorMessage.hasPrefix(field.name + ":"), "\(field.name) = \(value): the refusal must name the field: \(error.errorMessage)")
+                        #expect(
+                            error.errorMessage.hasPrefix(field.name + ":"), "\(field.name) = \(value): the refusal must name the field: \(error.errorMessage)")
                     }
                     outcomes.append(outcome)
                 }
             }
         }
         let accepted = outcomes.filter(\.accepted)
-        let verdict = try ServingLayerReader.run(try ServingLayerReader.python3(), ["python3", "-c", Self.reader, harness.server.host, String(harness.server.port)],
-                                                 input: try JSONEncoder().encode(outcomes))
+        let verdict = try ServingLayerReader.run(
+            try ServingLayerReader.python3(), ["python3", "-c", Self.reader, harness.server.host, String(harness.server.port)],
+            input: try JSONEncoder().encode(outcomes))
         #expect(verdict.status == 0, "\(verdict.output)")
         let report = try JSONSerialization.jsonObject(with: Data(verdict.output.utf8)) as? [String: Any]
         #expect(report?["problems"] as? [String] == [], "\(verdict.output)")

@@ -25,7 +25,8 @@ import Testing
             let update = #"{"symbol":"\#(symbol)","close":"\#(index).5","open":"1","high":"2","low":"0.5","volume":"10","timestamp":"\#(timestamp)"}"#
             let payload = notJSON.contains(index) ? "{not json" : update
             let data = notBase64.contains(index) ? "this is not base64!" : Data(payload.utf8).base64EncodedString()
-            return #"{"kinesis":{"partitionKey":"P","sequenceNumber":"\#(sequence(index))","data":"\#(data)"},"eventSource":"aws:kinesis","eventName":"aws:kinesis:record"}"#
+            return
+                #"{"kinesis":{"partitionKey":"P","sequenceNumber":"\#(sequence(index))","data":"\#(data)"},"eventSource":"aws:kinesis","eventName":"aws:kinesis:record"}"#
         }
         return Array(#"{"Records":[\#(records.joined(separator: ","))]}"#.utf8)
     }
@@ -33,7 +34,8 @@ import Testing
     @Test func aLargeBatchReportsExactlyItsFailedRecordsAndWritesTheRest() throws {
         // A refused write (a hash over a string) in the third call; invalid records in the first, second and last.
         _ = try harness.client.command(RedisCommand("SET", "price:P57", "a string, not a hash"))
-        let answer = harness.invoke(harness.prices, bytes: Self.kinesisEvent(count: 90, timestamp: 1_700_000_000, badSymbol: [2], notBase64: [31], notJSON: [89]))
+        let answer = harness.invoke(
+            harness.prices, bytes: Self.kinesisEvent(count: 90, timestamp: 1_700_000_000, badSymbol: [2], notBase64: [31], notJSON: [89]))
         #expect(answer.failedItems == [2, 31, 57, 89].map(Self.sequence))
         let metrics = harness.metrics.last
         #expect(metrics?["RecordsWritten"] == .number("86"))

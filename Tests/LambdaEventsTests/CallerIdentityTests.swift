@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func readsTheCognitoIdentityOfAnIAMRequest() throws {
-        let authorizer = #"{"iam":{"userArn":"arn:aws:sts::1:assumed-role/r/CognitoIdentityCredentials","cognitoIdentity":{"identityId":"us-east-1:abc","amr":[]}}}"#
+        let authorizer =
+            #"{"iam":{"userArn":"arn:aws:sts::1:assumed-role/r/CognitoIdentityCredentials","cognitoIdentity":{"identityId":"us-east-1:abc","amr":[]}}}"#
         #expect(try identity(authorizer) == .cognitoIdentity("us-east-1:abc"))
     }
 

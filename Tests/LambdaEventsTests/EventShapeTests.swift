@@ -51,39 +51,47 @@ private func json(_ text: String) throws -> JSONValue {
 
 @Suite struct RecordBatchTests {
     @Test func readsKinesisRecords() throws {
-        let batch = try RecordBatch(event: json(#"""
-            {"Records":[
-              {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"111","data":"eyJhIjoxfQ=="}},
-              {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"222","data":"not base64!"}}
-            ]}
-            """#))
+        let batch = try RecordBatch(
+            event: json(
+                #"""
+                {"Records":[
+                  {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"111","data":"eyJhIjoxfQ=="}},
+                  {"eventSource":"aws:kinesis","kinesis":{"sequenceNumber":"222","data":"not base64!"}}
+                ]}
+                """#))
         #expect(batch.source == .kinesis)
-        #expect(batch.records == [
-            BatchRecord(itemIdentifier: "111", payload: .success(Array(#"{"a":1}"#.utf8))),
-            BatchRecord(itemIdentifier: "222", payload: .failure(FieldError(field: "kinesis.data", problem: "is not valid base64"))),
-        ])
+        #expect(
+            batch.records == [
+                BatchRecord(itemIdentifier: "111", payload: .success(Array(#"{"a":1}"#.utf8))),
+                BatchRecord(itemIdentifier: "222", payload: .failure(FieldError(field: "kinesis.data", problem: "is not valid base64"))),
+            ])
     }
 
     @Test func readsSQSMessages() throws {
-        let batch = try RecordBatch(event: json(#"""
-            {"Records":[
-              {"eventSource":"aws:sqs","messageId":"m-1","body":"{\"a\":1}"},
-              {"eventSource":"aws:sqs","messageId":"m-2"}
-            ]}
-            """#))
+        let batch = try RecordBatch(
+            event: json(
+                #"""
+                {"Records":[
+                  {"eventSource":"aws:sqs","messageId":"m-1","body":"{\"a\":1}"},
+                  {"eventSource":"aws:sqs","messageId":"m-2"}
+                ]}
+                """#))
         #expect(batch.source == .sqs)
-        #expect(batch.records == [
-            BatchRecord(itemIdentifier: "m-1", payload: .success(Array(#"{"a":1}"#.utf8))),
-            BatchRecord(itemIdentifier: "m-2", payload: .failure(FieldError(field: "body", problem: "is required"))),
-        ])
+        #expect(
+            batch.records == [
+                BatchRecord(itemIdentifier: "m-1", payload: .success(Array(#"{"a":1}"#.utf8))),
+                BatchRecord(itemIdentifier: "m-2", payload: .failure(FieldError(field: "body", problem: "is required"))),
+            ])
     }
 
     @Test(arguments: [
         (#"{"Records":[]}"#, "Records: is empty"),
         (#"{"Records":{}}"#, "Records: must be an array, got an object"),
         (#"{"Records":[{"eventSource":"aws:s3"}]}"#, #"Records[0].eventSource: must be aws:kinesis or aws:sqs, got "aws:s3""#),
-        (#"{"Records":[{"eventSource":"aws:sqs","messageId":"a","body":""},{"eventSource":"aws:kinesis"}]}"#,
-         "Records[1].eventSource: must be aws:sqs like the first record, got aws:kinesis"),
+        (
+            #"{"Records":[{"eventSource":"aws:sqs","messageId":"a","body":""},{"eventSource":"aws:kinesis"}]}"#,
+            "Records[1].eventSource: must be aws:sqs like the first record, got aws:kinesis"
+        ),
         (#"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":""}}]}"#, "Records[0].kinesis.sequenceNumber: is required"),
         (#"{"Records":[{"eventSource":"aws:sqs","messageId":7,"body":""}]}"#, "Records[0].messageId: must be a string, got a number"),
     ])
@@ -94,15 +102,17 @@ private func json(_ text: String) throws -> JSONValue {
     }
 
     @Test func answersThePartialBatchResponse() {
-        #expect(PartialBatchResponse(failedItemIdentifiers: ["1", "2"]).json.jsonText
-            == #"{"batchItemFailures":[{"itemIdentifier":"1"},{"itemIdentifier":"2"}]}"#)
+        #expect(
+            PartialBatchResponse(failedItemIdentifiers: ["1", "2"]).json.jsonText
+                == #"{"batchItemFailures":[{"itemIdentifier":"1"},{"itemIdentifier":"2"}]}"#)
         #expect(PartialBatchResponse(failedItemIdentifiers: []).json.jsonText == #"{"batchItemFailures":[]}"#)
     }
 }
 
 @Suite struct HTTPAPITests {
     @Test func readsAPayloadTwoRequest() throws {
-        let event = try json(#"""
+        let event = try json(
+            #"""
             {"version":"2.0","routeKey":"$default","rawPath":"/prod/prices/%5EGSPC/","rawQueryString":"a=1",
              "headers":{"Content-Type":"application/json"},"queryStringParameters":{"symbols":"AAPL,MSFT"},
              "requestContext":{"stage":"prod","http":{"method":"get","path":"/prod/prices/%5EGSPC/"}},
@@ -120,8 +130,10 @@ private func json(_ text: String) throws -> JSONValue {
     @Test(arguments: [
         (#"{"version":"2.0","requestContext":{"http":{}}}"#, "requestContext.http.method: is required"),
         (#"{"version":"2.0","rawPath":"/a%zz","requestContext":{"http":{"method":"GET"}}}"#, #"rawPath: has an invalid percent escape in "a%zz""#),
-        (#"{"version":"2.0","rawPath":"/","body":"%%","isBase64Encoded":true,"requestContext":{"http":{"method":"PUT"}}}"#,
-         "body: is not valid base64 although isBase64Encoded is true"),
+        (
+            #"{"version":"2.0","rawPath":"/","body":"%%","isBase64Encoded":true,"requestContext":{"http":{"method":"PUT"}}}"#,
+            "body: is not valid base64 although isBase64Encoded is true"
+        ),
         (#"{"version":"2.0","rawPath":"/","headers":{"x":1},"requestContext":{"http":{"method":"GET"}}}"#, "headers.x: must be a string, got a number"),
     ])
     func refusesMalformedRequests(_ text: String, _ message: String) throws {
@@ -132,9 +144,10 @@ private func json(_ text: String) throws -> JSONValue {
 
     @Test func writesTheResponseByteForByte() {
         let response = HTTPAPIResponse.error(405, code: "method_not_allowed", message: "use GET", extraHeaders: [JSONMember("allow", .string("GET"))])
-        #expect(response.json.jsonText == #"""
-            {"statusCode":405,"headers":{"content-type":"application/json","allow":"GET"},"body":"{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}","isBase64Encoded":false}
-            """#)
+        #expect(
+            response.json.jsonText == #"""
+                {"statusCode":405,"headers":{"content-type":"application/json","allow":"GET"},"body":"{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}","isBase64Encoded":false}
+                """#)
     }
 
     @Test func routesByPathThenMethod() {
@@ -169,21 +182,28 @@ private func json(_ text: String) throws -> JSONValue {
         let line = EMFMetricLine(
             namespace: "PriceCache",
             dimensions: [("FunctionName", "prices")],
-            metrics: [.init("RecordsWritten", unit: "Count", value: 3), .init("RedisTime", unit: "Milliseconds", value: 1.25), .init("Broken", unit: "Count", value: .nan)],
+            metrics: [
+                .init("RecordsWritten", unit: "Count", value: 3), .init("RedisTime", unit: "Milliseconds", value: 1.25),
+                .init("Broken", unit: "Count", value: .nan),
+            ],
             properties: [JSONMember("requestId", .string("r-1"))],
             timestampMilliseconds: 1_697_658_000_123
         )
-        let expected = #"{"_aws":{"Timestamp":1697658000123,"CloudWatchMetrics":[{"Namespace":"PriceCache","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"RecordsWritten","Unit":"Count"},{"Name":"RedisTime","Unit":"Milliseconds"},{"Name":"Broken","Unit":"Count"}]}]},"FunctionName":"prices","RecordsWritten":3,"RedisTime":1.25,"Broken":0,"requestId":"r-1"}"#
+        let expected =
+            #"{"_aws":{"Timestamp":1697658000123,"CloudWatchMetrics":[{"Namespace":"PriceCache","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"RecordsWritten","Unit":"Count"},{"Name":"RedisTime","Unit":"Milliseconds"},{"Name":"Broken","Unit":"Count"}]}]},"FunctionName":"prices","RecordsWritten":3,"RedisTime":1.25,"Broken":0,"requestId":"r-1"}"#
         #expect(line.line == Array((expected + "\n").utf8))
     }
 
     /// `line` writes its bytes directly; they must stay those of `json`, escapes and all.
-    @Test(arguments: [
-        (namespace: "PriceCache", dimensions: [("FunctionName", "prices")], properties: [JSONMember("eventSource", .string("direct"))]),
-        (namespace: "Name\"space\\", dimensions: [("Function\nName", "a\u{1}b\"c"), ("Second", "é✓")],
-         properties: [JSONMember("requestId", .string("r\t1")), JSONMember("nested", .object(["a": .array([.integer(1), .null])]))]),
-        (namespace: "Empty", dimensions: [], properties: []),
-    ] as [(namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])])
+    @Test(
+        arguments: [
+            (namespace: "PriceCache", dimensions: [("FunctionName", "prices")], properties: [JSONMember("eventSource", .string("direct"))]),
+            (
+                namespace: "Name\"space\\", dimensions: [("Function\nName", "a\u{1}b\"c"), ("Second", "é✓")],
+                properties: [JSONMember("requestId", .string("r\t1")), JSONMember("nested", .object(["a": .array([.integer(1), .null])]))]
+            ),
+            (namespace: "Empty", dimensions: [], properties: []),
+        ] as [(namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])])
     func theWrittenLineIsItsJSONText(_ example: (namespace: String, dimensions: [(name: String, value: String)], properties: [JSONMember])) {
         let line = EMFMetricLine(
             namespace: example.namespace, dimensions: example.dimensions,

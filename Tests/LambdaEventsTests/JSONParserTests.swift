@@ -8,11 +8,13 @@ import Testing
 
     @Test func parsesEveryKindOfValue() throws {
         let value = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
-        #expect(value == .object([
-            "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]),
-            "b": .object(["c": .string("d")]),
-            "e": .string(""),
-        ]))
+        #expect(
+            value
+                == .object([
+                    "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]),
+                    "b": .object(["c": .string("d")]),
+                    "e": .string(""),
+                ]))
     }
 
     @Test func keepsNumberLiteralsAndMemberOrder() throws {
@@ -122,7 +124,8 @@ import Testing
     }
 
     @Test func dropsWhatTheSelectionLeavesOutAndKeepsTheRest() throws {
-        let text = #"{"Records":[{"eventSource":"aws:kinesis","eventID":"x","kinesis":{"data":"QQ==","partitionKey":"k","n":[1,{"a":null}]}},"plain"],"other":{"kept":1}}"#
+        let text =
+            #"{"Records":[{"eventSource":"aws:kinesis","eventID":"x","kinesis":{"data":"QQ==","partitionKey":"k","n":[1,{"a":null}]}},"plain"],"other":{"kept":1}}"#
         let value = try JSONParser.parse(Array(text.utf8), keeping: RecordBatch.eventSelection)
         #expect(value.jsonText == #"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"QQ=="}},"plain"],"other":{"kept":1}}"#)
         // Keys with escapes are decoded before they are matched.

@@ -4,14 +4,16 @@ import Testing
 @Suite struct FunctionErrorTests {
     @Test func payloadIsTheDocumentedShapeByteForByte() {
         let error = FunctionError(type: "Function.InvalidEvent", message: "The event is not valid")
-        #expect(String(decoding: error.jsonPayload, as: UTF8.self)
-            == #"{"errorMessage":"The event is not valid","errorType":"Function.InvalidEvent","stackTrace":[]}"#)
+        #expect(
+            String(decoding: error.jsonPayload, as: UTF8.self)
+                == #"{"errorMessage":"The event is not valid","errorType":"Function.InvalidEvent","stackTrace":[]}"#)
     }
 
     @Test func messageIsEscapedAsJSON() {
         let error = FunctionError(type: "Function.X", message: "quote \" slash \\ line\nreturn\r tab\t bell\u{07} é")
-        #expect(String(decoding: error.jsonPayload, as: UTF8.self)
-            == #"{"errorMessage":"quote \" slash \\ line\nreturn\r tab\t bell\u0007 é","errorType":"Function.X","stackTrace":[]}"#)
+        #expect(
+            String(decoding: error.jsonPayload, as: UTF8.self)
+                == #"{"errorMessage":"quote \" slash \\ line\nreturn\r tab\t bell\u0007 é","errorType":"Function.X","stackTrace":[]}"#)
     }
 
     @Test(arguments: ["Function.InvalidEvent", "Runtime.Unknown", "Function.A"])

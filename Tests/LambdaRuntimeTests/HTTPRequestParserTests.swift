@@ -10,11 +10,14 @@ import Testing
 
     @Test func getWithHeaders() throws {
         var parser = parser("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUser-Agent:  swift-lambda-runtime/1.0 \r\n\r\n")
-        #expect(try parser.next() == .request(HTTPRequest(
-            method: "GET", target: "/2018-06-01/runtime/invocation/next",
-            headers: [HTTPHeader("Host", "127.0.0.1:9001"), HTTPHeader("User-Agent", "swift-lambda-runtime/1.0")],
-            body: [], keepAlive: true
-        )))
+        #expect(
+            try parser.next()
+                == .request(
+                    HTTPRequest(
+                        method: "GET", target: "/2018-06-01/runtime/invocation/next",
+                        headers: [HTTPHeader("Host", "127.0.0.1:9001"), HTTPHeader("User-Agent", "swift-lambda-runtime/1.0")],
+                        body: [], keepAlive: true
+                    )))
         #expect(try parser.next() == .needsMoreData(expectsContinue: false))
     }
 
@@ -70,9 +73,11 @@ import Testing
 
     @Test func responseBytes() {
         let response = HTTPResponse.json(202, Array("{}".utf8), headers: [HTTPHeader("X-Amz-Function-Error", "Unhandled")])
-        #expect(String(decoding: response.serialized(keepAlive: true), as: UTF8.self)
-            == "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nX-Amz-Function-Error: Unhandled\r\nContent-Length: 2\r\n\r\n{}")
-        #expect(String(decoding: HTTPResponse(status: 413).serialized(keepAlive: false), as: UTF8.self)
-            == "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        #expect(
+            String(decoding: response.serialized(keepAlive: true), as: UTF8.self)
+                == "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nX-Amz-Function-Error: Unhandled\r\nContent-Length: 2\r\n\r\n{}")
+        #expect(
+            String(decoding: HTTPResponse(status: 413).serialized(keepAlive: false), as: UTF8.self)
+                == "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     }
 }

@@ -22,14 +22,19 @@ private struct Greeter: CodableLambdaHandler {
 
     @Test func decodesCallsAndEncodes() throws {
         let output = try adapter.handle(Array(#"{"name":"ana","count":1}"#.utf8), context: context)
-        #expect(String(decoding: output, as: UTF8.self) == #"{"count":2,"name":"hello ana"}"# || String(decoding: output, as: UTF8.self) == #"{"name":"hello ana","count":2}"#)
+        #expect(
+            String(decoding: output, as: UTF8.self) == #"{"count":2,"name":"hello ana"}"#
+                || String(decoding: output, as: UTF8.self) == #"{"name":"hello ana","count":2}"#)
     }
 
     @Test func aMalformedEventIsInvalidEventAndNamesThePath() {
         #expect(throws: FunctionError(type: "Function.InvalidEvent", message: "The event is not a valid Greeting: count: required key is missing")) {
             try adapter.handle(Array(#"{"name":"ana"}"#.utf8), context: context)
         }
-        #expect(throws: FunctionError(type: "Function.InvalidEvent", message: "The event is not a valid Greeting: name: Expected to decode String but found number instead.")) {
+        #expect(
+            throws: FunctionError(
+                type: "Function.InvalidEvent", message: "The event is not a valid Greeting: name: Expected to decode String but found number instead.")
+        ) {
             try adapter.handle(Array(#"{"name":12,"count":1}"#.utf8), context: context)
         }
     }
@@ -49,12 +54,17 @@ private struct Greeter: CodableLambdaHandler {
     }
 
     @Test func functionEnvironmentFromVariables() {
-        let environment = FunctionEnvironment(environment: [
-            "AWS_LAMBDA_FUNCTION_NAME": "prices", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/prices",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "2024/01/01/[$LATEST]abc", "AWS_REGION": "eu-west-1",
-        ].lookup)
-        #expect(environment == FunctionEnvironment(name: "prices", version: "$LATEST", memorySizeMB: 128, logGroup: "/aws/lambda/prices", logStream: "2024/01/01/[$LATEST]abc", region: "eu-west-1"))
+        let environment = FunctionEnvironment(
+            environment: [
+                "AWS_LAMBDA_FUNCTION_NAME": "prices", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/prices",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2024/01/01/[$LATEST]abc", "AWS_REGION": "eu-west-1",
+            ].lookup)
+        #expect(
+            environment
+                == FunctionEnvironment(
+                    name: "prices", version: "$LATEST", memorySizeMB: 128, logGroup: "/aws/lambda/prices", logStream: "2024/01/01/[$LATEST]abc",
+                    region: "eu-west-1"))
         #expect(FunctionEnvironment(environment: ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"].lookup).memorySizeMB == nil)
     }
 }

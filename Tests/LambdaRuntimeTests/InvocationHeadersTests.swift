@@ -24,16 +24,18 @@ import Testing
             "Content-Length: 42\r\n",
             "\r\n",
         ])
-        #expect(headers == InvocationHeaders(
-            requestID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
-            deadlineMillisecondsSinceEpoch: 1_542_409_706_888,
-            invokedFunctionARN: "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime",
-            traceID: "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
-            clientContext: #"{"client":{}}"#,
-            cognitoIdentity: #"{"cognitoIdentityId":"id"}"#,
-            tenantID: "tenant-7",
-            contentLength: 42
-        ))
+        #expect(
+            headers
+                == InvocationHeaders(
+                    requestID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+                    deadlineMillisecondsSinceEpoch: 1_542_409_706_888,
+                    invokedFunctionARN: "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime",
+                    traceID: "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
+                    clientContext: #"{"client":{}}"#,
+                    cognitoIdentity: #"{"cognitoIdentityId":"id"}"#,
+                    tenantID: "tenant-7",
+                    contentLength: 42
+                ))
     }
 
     @Test func emptyOrMissingRequestIDIsNoRequestID() {

@@ -42,16 +42,21 @@ import TestSupport
         _ = next()
         let answer = post("/2018-06-01/runtime/invocation/\(submitted)/response", Array(repeating: 0x20, count: LocalRuntimeAPI.payloadLimit + 1))
         #expect(answer.status == 413)
-        #expect(api.outcome(of: submitted) == .failure(FunctionError(
-            type: "Function.ResponseSizeTooLarge",
-            message: "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."
-        ).jsonPayload))
+        #expect(
+            api.outcome(of: submitted)
+                == .failure(
+                    FunctionError(
+                        type: "Function.ResponseSizeTooLarge",
+                        message: "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."
+                    ).jsonPayload))
     }
 
     @Test func initFailureAnswersEveryWaiter() {
         let submitted = api.submit([])
         let errorJSON = FunctionError(type: "Function.RedisUnavailable", message: "down").jsonPayload
-        #expect(post("/2018-06-01/runtime/init/error", errorJSON, headers: [HTTPHeader("Lambda-Runtime-Function-Error-Type", "Function.RedisUnavailable")]).status == 202)
+        #expect(
+            post("/2018-06-01/runtime/init/error", errorJSON, headers: [HTTPHeader("Lambda-Runtime-Function-Error-Type", "Function.RedisUnavailable")]).status
+                == 202)
         #expect(api.outcome(of: submitted) == .initFailed(errorJSON))
     }
 

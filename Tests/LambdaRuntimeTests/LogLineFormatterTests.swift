@@ -3,12 +3,16 @@ import Testing
 
 @Suite struct LogLineFormatterTests {
     private func line(_ format: LogFormat, _ level: LogLevel, _ message: String, _ requestID: String?, _ milliseconds: Int64 = 1_709_251_199_123) -> String {
-        String(decoding: LogLineFormatter.line(format: format, level: level, message: message, requestID: requestID, millisecondsSinceEpoch: milliseconds), as: UTF8.self)
+        String(
+            decoding: LogLineFormatter.line(format: format, level: level, message: message, requestID: requestID, millisecondsSinceEpoch: milliseconds),
+            as: UTF8.self)
     }
 
     @Test func jsonLineCarriesTimestampLevelMessageAndRequestID() {
-        #expect(line(.json, .info, "hello \"there\"", "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
-            == #"{"timestamp":"2024-02-29T23:59:59.123Z","level":"INFO","message":"hello \"there\"","requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd"}"# + "\n")
+        #expect(
+            line(.json, .info, "hello \"there\"", "8476a536-e9f4-11e8-9739-2dfe598c3fcd")
+                == #"{"timestamp":"2024-02-29T23:59:59.123Z","level":"INFO","message":"hello \"there\"","requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd"}"#
+                + "\n")
     }
 
     @Test func jsonLineOutsideAnInvocationHasNoRequestID() {

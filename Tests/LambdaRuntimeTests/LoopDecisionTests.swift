@@ -13,11 +13,12 @@ import TestSupport
         let client = InMemoryRuntimeAPIClient([.event("1", requestID: "a"), .event("2", requestID: "b")])
         let status = await runLoop(on: client) { event, _ in event + Array(" echoed".utf8) }
         #expect(status == 1, "the script's 403 ends the loop")
-        #expect(client.calls == [
-            .next, .response(requestID: "a", body: "1 echoed"),
-            .next, .response(requestID: "b", body: "2 echoed"),
-            .next,
-        ])
+        #expect(
+            client.calls == [
+                .next, .response(requestID: "a", body: "1 echoed"),
+                .next, .response(requestID: "b", body: "2 echoed"),
+                .next,
+            ])
     }
 
     @Test func aThrowingHandlerFailsItsInvocationAloneWithItsError() async {
@@ -73,7 +74,9 @@ import TestSupport
     func aNextThatCarriesNoInvocationEndsTheProcessAtOnce(reply: RuntimeAPIReply) async {
         let handled = Observations<Int>()
         let client = InMemoryRuntimeAPIClient([.failure(reply, requestID: "a"), .event("never", requestID: "b")])
-        let status = await runLoop(on: client) { event, _ in handled.append(1); return event }
+        let status = await runLoop(on: client) { event, _ in
+            handled.append(1); return event
+        }
         #expect(status == 1)
         #expect(client.calls == [.next], "no retry after \(reply)")
         #expect(handled.all.isEmpty)
@@ -96,7 +99,9 @@ import TestSupport
     @Test func anInvocationWithoutARequestIDEndsTheProcessUnhandled() async {
         let handled = Observations<Int>()
         let client = InMemoryRuntimeAPIClient([.event("{}", requestID: nil), .event("never", requestID: "b")])
-        let status = await runLoop(on: client) { event, _ in handled.append(1); return event }
+        let status = await runLoop(on: client) { event, _ in
+            handled.append(1); return event
+        }
         #expect(status == 1)
         #expect(handled.all.isEmpty)
         #expect(client.calls == [.next])
@@ -138,12 +143,16 @@ import TestSupport
     }
 
     @Test func theContextCarriesTheInvocationsHeaders() async throws {
-        let client = InMemoryRuntimeAPIClient([.event(
-            "{}", requestID: "ctx", deadline: 1_700_000_123_456,
-            clientContext: #"{"custom":{}}"#, cognitoIdentity: #"{"cognitoIdentityId":"c"}"#, tenantID: "tenant-1"
-        )])
+        let client = InMemoryRuntimeAPIClient([
+            .event(
+                "{}", requestID: "ctx", deadline: 1_700_000_123_456,
+                clientContext: #"{"custom":{}}"#, cognitoIdentity: #"{"cognitoIdentityId":"c"}"#, tenantID: "tenant-1"
+            )
+        ])
         let seen = Observations<LambdaContext>()
-        _ = await runLoop(on: client) { event, context in seen.append(context); return event }
+        _ = await runLoop(on: client) { event, context in
+            seen.append(context); return event
+        }
         let context = try #require(seen.all.first)
         #expect(context.requestID == "ctx")
         #expect(context.deadline.millisecondsSinceEpoch == 1_700_000_123_456)
@@ -160,7 +169,9 @@ import TestSupport
         let client = InMemoryRuntimeAPIClient([.event("{}", requestID: "bare", deadline: nil, invokedFunctionARN: nil)])
         let seen = Observations<LambdaContext>()
         let before = WallClock.millisecondsSinceEpoch()
-        _ = await runLoop(on: client) { event, context in seen.append(context); return event }
+        _ = await runLoop(on: client) { event, context in
+            seen.append(context); return event
+        }
         let after = WallClock.millisecondsSinceEpoch()
         let context = try #require(seen.all.first)
         #expect((before + 900_000...after + 900_000).contains(context.deadline.millisecondsSinceEpoch))

@@ -38,9 +38,11 @@ import TestSupport
     @Test func jsonLogLinesCarryTimestampLevelMessageAndRequestID() async throws {
         let server = try RuntimeAPIServer(script: [.event("{}", requestID: "json-1", completionStatus: 400)])
         defer { server.stop() }
-        let result = try await RuntimeEchoProcess.run([], environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_LOG_FORMAT": "JSON",
-        ])
+        let result = try await RuntimeEchoProcess.run(
+            [],
+            environment: [
+                "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            ])
         let lines = result.outputLines
         #expect(lines.count == 2, "one line per event: \(lines)")
         let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }
@@ -57,9 +59,11 @@ import TestSupport
     @Test func logLevelFiltersLines() async throws {
         let server = try RuntimeAPIServer(script: [.event("{}", completionStatus: 400)])
         defer { server.stop() }
-        let result = try await RuntimeEchoProcess.run([], environment: [
-            "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_LOG_LEVEL": "fatal",
-        ])
+        let result = try await RuntimeEchoProcess.run(
+            [],
+            environment: [
+                "AWS_LAMBDA_RUNTIME_API": server.address, "AWS_LAMBDA_LOG_LEVEL": "fatal",
+            ])
         #expect(result.status != 0)
         #expect(result.standardOutput.isEmpty)
     }

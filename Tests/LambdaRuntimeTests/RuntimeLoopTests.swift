@@ -12,11 +12,12 @@ import TestSupport
         let status = await runLoop(against: server) { event, _ in event + Array(" echoed".utf8) }
         #expect(status == 1, "the script ends with 403, which ends the loop")
         let requests = server.requests
-        #expect(requests.prefix(3).map { "\($0.method) \($0.target)" } == [
-            "GET /2018-06-01/runtime/invocation/next",
-            "POST /2018-06-01/runtime/invocation/req-1/response",
-            "GET /2018-06-01/runtime/invocation/next",
-        ])
+        #expect(
+            requests.prefix(3).map { "\($0.method) \($0.target)" } == [
+                "GET /2018-06-01/runtime/invocation/next",
+                "POST /2018-06-01/runtime/invocation/req-1/response",
+                "GET /2018-06-01/runtime/invocation/next",
+            ])
         #expect(requests.count == 7, "three invocations, then the /next that ends the script")
         #expect(server.connectionCount == 1, "one easy handle, one kept-alive connection")
         let response = requests[1]
@@ -183,7 +184,9 @@ import TestSupport
         let posted = try #require(server.requests(endingWith: "/big-context/error").first)
         #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
         #expect(posted.bodyText.contains(#""errorType":"Runtime.HeaderTooLarge""#))
-        #expect(posted.bodyText.contains("a header line of \(ResponseHead.libcurlHeaderLineLimit) bytes or more, which the linked libcurl drops unseen"), "\(posted.bodyText)")
+        #expect(
+            posted.bodyText.contains("a header line of \(ResponseHead.libcurlHeaderLineLimit) bytes or more, which the linked libcurl drops unseen"),
+            "\(posted.bodyText)")
         #expect(posted.bodyText.contains("the header after Lambda-Runtime-Invoked-Function-Arn"), "\(posted.bodyText)")
         #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2", "the next invocation runs")
     }
@@ -222,7 +225,9 @@ import TestSupport
         #expect(status == 1)
         let posted = try #require(server.requests(endingWith: "/wide/error").first)
         #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
-        #expect(posted.bodyText.contains("bytes of headers up to and including X-Padding-5, over the runtime's limit of 262144 bytes for all headers"), "\(posted.bodyText)")
+        #expect(
+            posted.bodyText.contains("bytes of headers up to and including X-Padding-5, over the runtime's limit of 262144 bytes for all headers"),
+            "\(posted.bodyText)")
         #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2")
     }
 
@@ -237,7 +242,8 @@ import TestSupport
         let posted = try #require(server.requests(endingWith: "/named/error").first)
         #expect(posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.HeaderTooLarge")
         // The line: name, ": ", 80,000 bytes of value, CRLF.
-        #expect(posted.bodyText.contains("a Lambda-Runtime-Client-Context header of 80033 bytes, over the runtime's limit of 65536 bytes"), "\(posted.bodyText)")
+        #expect(
+            posted.bodyText.contains("a Lambda-Runtime-Client-Context header of 80033 bytes, over the runtime's limit of 65536 bytes"), "\(posted.bodyText)")
         #expect(server.requests(endingWith: "/fine/response").first?.bodyText == "2")
     }
 
@@ -260,20 +266,24 @@ import TestSupport
             #expect(Array(line.utf8).withUnsafeBufferPointer { head.consume(line: $0) })
         }
         #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == nil, "a broken connection is not a header fault")
-        #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: true)
-            == .headerOverLibcurlLimit(endpoint: "/next", after: "Lambda-Runtime-Aws-Request-Id", limit: ResponseHead.libcurlHeaderLineLimit))
+        #expect(
+            head.unreadable(endpoint: "/next", refusedByLibcurl: true)
+                == .headerOverLibcurlLimit(endpoint: "/next", after: "Lambda-Runtime-Aws-Request-Id", limit: ResponseHead.libcurlHeaderLineLimit))
         let big = Array("X-Big: \(String(repeating: "v", count: 70_000))\r\n".utf8)
         #expect(!big.withUnsafeBufferPointer { head.consume(line: $0) })
-        #expect(head.unreadable(endpoint: "/next", refusedByLibcurl: false) == .headerTooLarge(endpoint: "/next", name: "X-Big", size: big.count, limit: 65_536))
-        #expect(StatusPolicy.afterNext(.unreadableHead(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
-            == .failInvocation(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
+        #expect(
+            head.unreadable(endpoint: "/next", refusedByLibcurl: false) == .headerTooLarge(endpoint: "/next", name: "X-Big", size: big.count, limit: 65_536))
+        #expect(
+            StatusPolicy.afterNext(.unreadableHead(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
+                == .failInvocation(.headerTooLarge(endpoint: "/next", name: "X-Big", size: 1, limit: 0)))
         var wide = ResponseHead()
         let padding = Array("X-Pad: \(String(repeating: "p", count: 60_000))\r\n".utf8)
         _ = Array("HTTP/1.1 200 OK\r\n".utf8).withUnsafeBufferPointer { wide.consume(line: $0) }
         for _ in 1...4 { #expect(padding.withUnsafeBufferPointer { wide.consume(line: $0) }) }
         #expect(!padding.withUnsafeBufferPointer { wide.consume(line: $0) }, "the fifth takes the head over 256 KiB")
-        #expect(wide.unreadable(endpoint: "/next", refusedByLibcurl: false)
-            == .headersTooLarge(endpoint: "/next", size: 17 + 5 * padding.count, at: "X-Pad", limit: 262_144))
+        #expect(
+            wide.unreadable(endpoint: "/next", refusedByLibcurl: false)
+                == .headersTooLarge(endpoint: "/next", size: 17 + 5 * padding.count, at: "X-Pad", limit: 262_144))
         var complete = ResponseHead()
         for line in ["HTTP/1.1 200 OK\r\n", "A: b\r\n", "\r\n"] {
             _ = Array(line.utf8).withUnsafeBufferPointer { complete.consume(line: $0) }

@@ -92,7 +92,9 @@ import Glibc
     }
 
     @Test func theErrorNameMayComeFromTheErrorTypeHeader() throws {
-        let server = try ExtensionStandIn { _ in (400, "an unexpected error occurred while executing request") } headers: { _ in
+        let server = try ExtensionStandIn { _ in
+            (400, "an unexpected error occurred while executing request")
+        } headers: { _ in
             [HTTPHeader("X-Amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.secretsmanager/")]
         }
         defer { server.stop() }
@@ -101,15 +103,16 @@ import Glibc
         #expect(error?.message.contains("unexpected error") == false)
     }
 
-    @Test(arguments: [
-        (#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"m"}"#, "ResourceNotFoundException"),
-        (#"{"__type":"InternalFailure"}"#, nil),
-        (#"{"__type":"Access Denied Exception"}"#, nil),
-        (#"{"__type":"Exception"}"#, nil),
-        (#"{"code":"DecryptionFailureException"}"#, "DecryptionFailureException"),
-        ("400 Bad Request: an unexpected error occurred while executing request", nil),
-        ("", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            (#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"m"}"#, "ResourceNotFoundException"),
+            (#"{"__type":"InternalFailure"}"#, nil),
+            (#"{"__type":"Access Denied Exception"}"#, nil),
+            (#"{"__type":"Exception"}"#, nil),
+            (#"{"code":"DecryptionFailureException"}"#, "DecryptionFailureException"),
+            ("400 Bad Request: an unexpected error occurred while executing request", nil),
+            ("", nil),
+        ] as [(String, String?)])
     func onlyAnAWSErrorNameIsKept(body: String, expected: String?) {
         #expect(SecretsExtensionRefusal.errorName(body: Array(body.utf8), errorTypeHeader: nil) == expected)
     }
@@ -177,8 +180,10 @@ import Glibc
         let moved = try SecretsExtensionClient.fromEnvironment(["AWS_SESSION_TOKEN": "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "9009"])
         #expect(moved.port == 9009)
 
-        for broken in [[:], ["AWS_SESSION_TOKEN": ""], ["AWS_SESSION_TOKEN": "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "http"],
-                       ["AWS_SESSION_TOKEN": "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "0"]] {
+        for broken in [
+            [:], ["AWS_SESSION_TOKEN": ""], ["AWS_SESSION_TOKEN": "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "http"],
+            ["AWS_SESSION_TOKEN": "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "0"],
+        ] {
             let error = #expect(throws: SecretsExtensionError.self) { try SecretsExtensionClient.fromEnvironment(broken) }
             #expect(error?.kind == .configuration)
         }
@@ -187,8 +192,10 @@ import Glibc
     @Test func anEnvironmentVariableNamingASecretIsResolvedIntoAnother() throws {
         let server = try ExtensionStandIn { _ in (200, Self.getSecretValueJSON(Self.secretValue)) }
         defer { server.stop() }
-        let environment = ["AWS_SESSION_TOKEN": Self.sessionToken, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "\(server.port)",
-                           "REDIS_AUTH_SECRET_ARN": Self.secretARN, "REDIS_HOST": "cache"]
+        let environment = [
+            "AWS_SESSION_TOKEN": Self.sessionToken, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "\(server.port)",
+            "REDIS_AUTH_SECRET_ARN": Self.secretARN, "REDIS_HOST": "cache",
+        ]
 
         let resolved = try SecretsExtensionClient.environment(environment, resolvingSecretIn: "REDIS_AUTH_SECRET_ARN", into: "REDIS_AUTH_TOKEN")
 

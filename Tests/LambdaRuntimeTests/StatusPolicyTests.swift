@@ -7,10 +7,12 @@ import Testing
         #expect(StatusPolicy.afterNext(.status(403)) == .exit(.invalidState(endpoint: "/next")))
         #expect(StatusPolicy.afterNext(.status(500)) == .exit(.apiServerError(endpoint: "/next", status: 500)))
         #expect(StatusPolicy.afterNext(.status(404)) == .exit(.unexpectedStatus(endpoint: "/next", status: 404)))
-        #expect(StatusPolicy.afterNext(.transportFailure(detail: "refused", receivedResponseBytes: false))
-            == .retry(.connectionFailed(endpoint: "/next", detail: "refused")))
-        #expect(StatusPolicy.afterNext(.transportFailure(detail: "reset", receivedResponseBytes: true))
-            == .exit(.connectionFailed(endpoint: "/next", detail: "reset")))
+        #expect(
+            StatusPolicy.afterNext(.transportFailure(detail: "refused", receivedResponseBytes: false))
+                == .retry(.connectionFailed(endpoint: "/next", detail: "refused")))
+        #expect(
+            StatusPolicy.afterNext(.transportFailure(detail: "reset", receivedResponseBytes: true))
+                == .exit(.connectionFailed(endpoint: "/next", detail: "reset")))
     }
 
     @Test func post() {
@@ -19,8 +21,9 @@ import Testing
         #expect(StatusPolicy.afterPost(.status(413), endpoint: "/response") == .logAndProceed(.responseTooLarge(endpoint: "/response")))
         #expect(StatusPolicy.afterPost(.status(500), endpoint: "/error") == .exit(.apiServerError(endpoint: "/error", status: 500)))
         #expect(StatusPolicy.afterPost(.status(404), endpoint: "/error") == .logAndProceed(.unexpectedStatus(endpoint: "/error", status: 404)))
-        #expect(StatusPolicy.afterPost(.transportFailure(detail: "x", receivedResponseBytes: false), endpoint: "/response")
-            == .exit(.connectionFailed(endpoint: "/response", detail: "x")))
+        #expect(
+            StatusPolicy.afterPost(.transportFailure(detail: "x", receivedResponseBytes: false), endpoint: "/response")
+                == .exit(.connectionFailed(endpoint: "/response", detail: "x")))
     }
 
     @Test func runtimeErrorTypesAreStableAndWellFormed() {
@@ -31,11 +34,12 @@ import Testing
             .headerTooLarge(endpoint: "/next", name: "X", size: 2, limit: 1), .headerOverLibcurlLimit(endpoint: "/next", after: nil, limit: 1),
             .headersTooLarge(endpoint: "/next", size: 2, at: "X", limit: 1),
         ]
-        #expect(errors.map(\.errorType) == [
-            "Runtime.ClientSetupFailed", "Runtime.ConnectionFailed", "Runtime.InvalidState", "Runtime.ApiServerError",
-            "Runtime.RequestRejected", "Runtime.ResponseTooLarge", "Runtime.UnexpectedStatus", "Runtime.MissingRequestId",
-            "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge",
-        ])
+        #expect(
+            errors.map(\.errorType) == [
+                "Runtime.ClientSetupFailed", "Runtime.ConnectionFailed", "Runtime.InvalidState", "Runtime.ApiServerError",
+                "Runtime.RequestRejected", "Runtime.ResponseTooLarge", "Runtime.UnexpectedStatus", "Runtime.MissingRequestId",
+                "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge", "Runtime.HeaderTooLarge",
+            ])
         #expect(errors.allSatisfy { FunctionError.isWellFormedErrorType($0.errorType) })
         #expect(RuntimeError.missingRequestID.logMessage == "Runtime.MissingRequestId: Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id")
     }

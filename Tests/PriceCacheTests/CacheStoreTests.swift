@@ -21,14 +21,17 @@ import TestSupport
     }
 
     private func price(_ symbol: String, close: String, timestamp: Int) throws -> PriceUpdate {
-        try PriceUpdate(json: .object([
-            "symbol": .string(symbol), "close": .string(close), "open": .string("1"), "high": .string("1"),
-            "low": .string("1"), "volume": .string("1"), "timestamp": .integer(timestamp),
-        ]))
+        try PriceUpdate(
+            json: .object([
+                "symbol": .string(symbol), "close": .string(close), "open": .string("1"), "high": .string("1"),
+                "low": .string("1"), "volume": .string("1"), "timestamp": .integer(timestamp),
+            ]))
     }
 
     private func signal(_ direction: String, timestamp: Int) throws -> TradingSignal {
-        try TradingSignal(json: JSONParser.parse(Array(#"{"symbol":"AAPL","strategy_id":"momentum","signal":"\#(direction)","confidence":0.5,"timestamp":"\#(timestamp)","price":"1"}"#.utf8)))
+        try TradingSignal(
+            json: JSONParser.parse(
+                Array(#"{"symbol":"AAPL","strategy_id":"momentum","signal":"\#(direction)","confidence":0.5,"timestamp":"\#(timestamp)","price":"1"}"#.utf8)))
     }
 
     private func ttl(_ key: String) throws -> Int {
@@ -44,7 +47,9 @@ import TestSupport
             try SessionUpdate(userID: userID, json: .object([]), now: EpochSeconds(seconds: 10)).cacheWrite,
         ]
         #expect(try store.write(writes, deadline: nil).map { try $0.get() } == [.written, .written, .written, .written])
-        for (key, family) in [("price:AAPL", KeyFamily.price), ("signal:AAPL:momentum", .signal), ("alert:status:a-1", .alertStatus), ("session:user-1", .session)] {
+        for (key, family) in [
+            ("price:AAPL", KeyFamily.price), ("signal:AAPL:momentum", .signal), ("alert:status:a-1", .alertStatus), ("session:user-1", .session),
+        ] {
             let remaining = try ttl(key)
             #expect((family.ttlSeconds - 2...family.ttlSeconds).contains(remaining), "\(key) has TTL \(remaining)")
         }
@@ -52,9 +57,11 @@ import TestSupport
 
     @Test func interleavedShapesAndFieldSetsInOneCallEachReadBackExactly() throws {
         let userID = try Identifier("user-2", field: "user_id")
-        let fullSession = try SessionUpdate(userID: userID, json: .object([
-            "active_symbols": .string("AAPL,MSFT"), "websocket_connected": .bool(true), "last_active": .integer(7),
-        ]), now: EpochSeconds(seconds: 10))
+        let fullSession = try SessionUpdate(
+            userID: userID,
+            json: .object([
+                "active_symbols": .string("AAPL,MSFT"), "websocket_connected": .bool(true), "last_active": .integer(7),
+            ]), now: EpochSeconds(seconds: 10))
         let otherUserID = try Identifier("user-3", field: "user_id")
         let bareSession = try SessionUpdate(userID: otherUserID, json: .object([:]), now: EpochSeconds(seconds: 11))
         let writes = [
@@ -71,9 +78,10 @@ import TestSupport
         #expect(hashes[1]?.first { $0.field == "close" }?.value == "2.5")
         #expect(hashes[2]?.map { "\($0.field)=\($0.value)" }.sorted() == ["active_symbols=AAPL,MSFT", "last_active=7", "websocket_connected=true"])
         #expect(hashes[3]?.map { "\($0.field)=\($0.value)" } == ["last_active=11"])
-        #expect(hashes[4]?.map { "\($0.field)=\($0.value)" } == [
-            "close=3.5", "open=1", "high=1", "low=1", "volume=1", "timestamp=10", "source=speed_layer",
-        ])
+        #expect(
+            hashes[4]?.map { "\($0.field)=\($0.value)" } == [
+                "close=3.5", "open=1", "high=1", "low=1", "volume=1", "timestamp=10", "source=speed_layer",
+            ])
         #expect(try store.strings(["signal:AAPL:momentum"], deadline: nil).first??.contains(#""signal":"sell""#) == true)
         for key in ["price:IA", "price:IC", "session:user-2", "session:user-3", "signal:AAPL:momentum"] {
             #expect(try ttl(key) > 0, "\(key) has no TTL")
@@ -88,13 +96,14 @@ import TestSupport
         ]
         let call = CacheWrite.scriptCall(for: writes[...])
         #expect(call.keys.map { String(decoding: $0, as: UTF8.self) } == ["price:GA", "price:GB", "alert:status:a-9"])
-        #expect(call.arguments.map { String(decoding: $0, as: UTF8.self) } == [
-            "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "2",
-            "5", "1", "1", "1", "1", "1", "5", "speed_layer",
-            "6", "2", "1", "1", "1", "1", "6", "speed_layer",
-            "string", "86400", "0", "1",
-            "", "disabled",
-        ])
+        #expect(
+            call.arguments.map { String(decoding: $0, as: UTF8.self) } == [
+                "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "2",
+                "5", "1", "1", "1", "1", "1", "5", "speed_layer",
+                "6", "2", "1", "1", "1", "1", "6", "speed_layer",
+                "string", "86400", "0", "1",
+                "", "disabled",
+            ])
     }
 
     /// The cluster's per-node script (`CacheWrite.nodeScript`: keys in ARGV, the first declared)
@@ -146,12 +155,13 @@ import TestSupport
         let symbol = try Symbol("MSFT")
         #expect(try store.write([price("MSFT", close: "2", timestamp: 20).cacheWrite], deadline: nil).map { try $0.get() } == [.written])
         // Reordered and redelivered: older is skipped, equal overwrites, newer wins.
-        let outcomes = try store.write([
-            price("MSFT", close: "1", timestamp: 19).cacheWrite,
-            price("MSFT", close: "2.5", timestamp: 20).cacheWrite,
-            price("MSFT", close: "3", timestamp: 30).cacheWrite,
-            price("MSFT", close: "0", timestamp: 29).cacheWrite,
-        ], deadline: nil)
+        let outcomes = try store.write(
+            [
+                price("MSFT", close: "1", timestamp: 19).cacheWrite,
+                price("MSFT", close: "2.5", timestamp: 20).cacheWrite,
+                price("MSFT", close: "3", timestamp: 30).cacheWrite,
+                price("MSFT", close: "0", timestamp: 29).cacheWrite,
+            ], deadline: nil)
         #expect(try outcomes.map { try $0.get() } == [.stale, .written, .written, .stale])
         let cached = try store.prices([symbol], deadline: nil).first ?? nil
         #expect(cached?.first { $0.field == "close" }?.value == "3")
@@ -168,7 +178,8 @@ import TestSupport
 
     @Test func aWriteRedisRefusesFailsAlone() throws {
         _ = try client.command(RedisCommand("SET", "price:WRONG", "a string, not a hash"))
-        let outcomes = try store.write([price("WRONG", close: "1", timestamp: 1).cacheWrite, price("RIGHT", close: "1", timestamp: 1).cacheWrite], deadline: nil)
+        let outcomes = try store.write(
+            [price("WRONG", close: "1", timestamp: 1).cacheWrite, price("RIGHT", close: "1", timestamp: 1).cacheWrite], deadline: nil)
         guard case .failure(let error) = outcomes[0] else {
             Issue.record("writing a hash over a string must fail")
             return
@@ -213,7 +224,8 @@ import TestSupport
             switch type {
             case "hash":
                 let flat = try client.command(RedisCommand("HGETALL", key)).arrayValue ?? []
-                value = stride(from: 0, to: flat.count - 1, by: 2).map { "\(flat[$0].stringValue ?? "")=\(flat[$0 + 1].stringValue ?? "")" }.sorted().joined(separator: ",")
+                value = stride(from: 0, to: flat.count - 1, by: 2).map { "\(flat[$0].stringValue ?? "")=\(flat[$0 + 1].stringValue ?? "")" }.sorted().joined(
+                    separator: ",")
             default:
                 value = try client.command(RedisCommand("GET", key)).stringValue ?? "(none)"
             }
@@ -228,8 +240,10 @@ import TestSupport
             try price("SW", close: "1.25", timestamp: timestamp).cacheWrite,
             try signal("buy", timestamp: timestamp).cacheWrite,
             try AlertStatus(json: .object(["alert_id": .string("a-s"), "status": .string("triggered")])).cacheWrite,
-            try SessionUpdate(userID: userID, json: .object(["active_symbols": .string("SW,AAPL"), "websocket_connected": .bool(false)]),
-                              now: EpochSeconds(seconds: Int64(timestamp))).cacheWrite,
+            try SessionUpdate(
+                userID: userID, json: .object(["active_symbols": .string("SW,AAPL"), "websocket_connected": .bool(false)]),
+                now: EpochSeconds(seconds: Int64(timestamp))
+            ).cacheWrite,
         ]
         let keys: [(key: String, family: KeyFamily)] = [
             ("price:SW", .price), ("signal:AAPL:momentum", .signal), ("alert:status:a-s", .alertStatus), ("session:user-s", .session),
@@ -245,10 +259,11 @@ import TestSupport
         _ = try client.command(RedisCommand("SCRIPT", "FLUSH"))
         let write = try price("ONE", close: "9.5", timestamp: 77).cacheWrite
         #expect(write.singleScriptCall.keys.map { String(decoding: $0, as: UTF8.self) } == ["price:ONE"])
-        #expect(write.singleScriptCall.arguments.map { String(decoding: $0, as: UTF8.self) } == [
-            "hash", "300", "77", "close", "9.5", "open", "1", "high", "1", "low", "1", "volume", "1", "timestamp", "77",
-            "source", "speed_layer",
-        ])
+        #expect(
+            write.singleScriptCall.arguments.map { String(decoding: $0, as: UTF8.self) } == [
+                "hash", "300", "77", "close", "9.5", "open", "1", "high", "1", "low", "1", "volume", "1", "timestamp", "77",
+                "source", "speed_layer",
+            ])
         let alert = try AlertStatus(json: .object(["alert_id": .string("a-1"), "status": .string("pending")])).cacheWrite
         #expect(alert.singleScriptCall.arguments.map { String(decoding: $0, as: UTF8.self) } == ["string", "86400", "", "pending"])
         #expect(try store.write([write], deadline: nil).map { try $0.get() } == [.written])

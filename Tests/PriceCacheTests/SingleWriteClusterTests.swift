@@ -18,10 +18,12 @@ import TestSupport
     }
 
     private func price(_ symbol: String, close: String, timestamp: Int) throws -> CacheWrite {
-        try PriceUpdate(json: .object([
-            "symbol": .string(symbol), "close": .string(close), "open": .string("1"), "high": .string("1"),
-            "low": .string("1"), "volume": .string("1"), "timestamp": .integer(timestamp),
-        ])).cacheWrite
+        try PriceUpdate(
+            json: .object([
+                "symbol": .string(symbol), "close": .string(close), "open": .string("1"), "high": .string("1"),
+                "low": .string("1"), "volume": .string("1"), "timestamp": .integer(timestamp),
+            ])
+        ).cacheWrite
     }
 
     private func onItsPrimary(_ key: String, _ arguments: String...) throws -> RESPValue {

@@ -28,19 +28,25 @@ import TestSupport
         guard !invalid.contains(index) else { return nil }
         switch index % 4 {
         case 0:
-            return try PriceUpdate(json: .object([
-                "symbol": .string("P\(index)"), "close": .string("\(index).25"), "open": .string("1"), "high": .string("2"),
-                "low": .string("0.5"), "volume": .string("1000"), "timestamp": .integer(timestamp),
-            ])).cacheWrite
+            return try PriceUpdate(
+                json: .object([
+                    "symbol": .string("P\(index)"), "close": .string("\(index).25"), "open": .string("1"), "high": .string("2"),
+                    "low": .string("0.5"), "volume": .string("1000"), "timestamp": .integer(timestamp),
+                ])
+            ).cacheWrite
         case 1:
-            return try TradingSignal(json: JSONParser.parse(Array(
-                #"{"symbol":"S\#(index)","strategy_id":"m","signal":"buy","confidence":0.5,"timestamp":"\#(timestamp)","price":"1.5"}"#.utf8
-            ))).cacheWrite
+            return try TradingSignal(
+                json: JSONParser.parse(
+                    Array(
+                        #"{"symbol":"S\#(index)","strategy_id":"m","signal":"buy","confidence":0.5,"timestamp":"\#(timestamp)","price":"1.5"}"#.utf8
+                    ))
+            ).cacheWrite
         case 2:
             return try AlertStatus(json: .object(["alert_id": .string("a-\(index)"), "status": .string("triggered")])).cacheWrite
         default:
             let userID = try Identifier("u-\(index)", field: "user_id")
-            return try SessionUpdate(userID: userID, json: .object(["active_symbols": .string("P0,P4")]), now: EpochSeconds(seconds: Int64(timestamp))).cacheWrite
+            return try SessionUpdate(userID: userID, json: .object(["active_symbols": .string("P0,P4")]), now: EpochSeconds(seconds: Int64(timestamp)))
+                .cacheWrite
         }
     }
 
@@ -51,7 +57,8 @@ import TestSupport
             let value: String
             if type == "hash" {
                 let flat = try client.command(RedisCommand("HGETALL", write.key)).arrayValue ?? []
-                value = stride(from: 0, to: flat.count - 1, by: 2).map { "\(flat[$0].stringValue ?? "")=\(flat[$0 + 1].stringValue ?? "")" }.sorted().joined(separator: ",")
+                value = stride(from: 0, to: flat.count - 1, by: 2).map { "\(flat[$0].stringValue ?? "")=\(flat[$0 + 1].stringValue ?? "")" }.sorted().joined(
+                    separator: ",")
             } else {
                 value = try client.command(RedisCommand("GET", write.key)).stringValue ?? "(none)"
             }

@@ -35,10 +35,12 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
     }
 
     @Test func refusesIdentifiersNamingTheField() throws {
-        #expect(refusal { () throws(FieldError) in _ = try Identifier("a^b", field: "alert_id") }
-            == #"alert_id: may only contain A-Z a-z 0-9 . - _; "a^b" contains '^'"#)
-        #expect(refusal { () throws(FieldError) in _ = try Identifier(String(repeating: "u", count: 65), field: "user_id") }?
-            .hasPrefix("user_id: must be at most 64 characters, got 65") == true)
+        #expect(
+            refusal { () throws(FieldError) in _ = try Identifier("a^b", field: "alert_id") }
+                == #"alert_id: may only contain A-Z a-z 0-9 . - _; "a^b" contains '^'"#)
+        #expect(
+            refusal { () throws(FieldError) in _ = try Identifier(String(repeating: "u", count: 65), field: "user_id") }?
+                .hasPrefix("user_id: must be at most 64 characters, got 65") == true)
         #expect(try Identifier(String(repeating: "u", count: 64), field: "user_id").text.count == 64)
     }
 
@@ -87,11 +89,12 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         #expect(try DecimalText(json(literal), field: "close").text == stored)
     }
 
-    @Test(arguments: [
-        ("-0", nil), ("-0.0e7", nil), ("1e400", nil), ("1E-400", nil), ("-1e400", nil), ("1e-324", nil),
-        ("0", "0"), ("-1.50", "-1.50"), ("-2.5E-3", "-0.0025"), ("1.5e300", "1.5e300"), ("-2.250e-80", "-2.250e-80"),
-        ("123e100", "1.23e102"), ("0.00012e-100", "1.2e-104"), ("0e999999999999999999999", "0"), ("5e-324", "5e-324"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("-0", nil), ("-0.0e7", nil), ("1e400", nil), ("1E-400", nil), ("-1e400", nil), ("1e-324", nil),
+            ("0", "0"), ("-1.50", "-1.50"), ("-2.5E-3", "-0.0025"), ("1.5e300", "1.5e300"), ("-2.250e-80", "-2.250e-80"),
+            ("123e100", "1.23e102"), ("0.00012e-100", "1.2e-104"), ("0e999999999999999999999", "0"), ("5e-324", "5e-324"),
+        ] as [(String, String?)])
     func canonicalisesFreeFormNumbers(_ literal: String, _ stored: String?) throws {
         let canonical = try? JSONValue.number(literal).withCanonicalNumbers()
         #expect(canonical == stored.map(JSONValue.number))
@@ -116,23 +119,28 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
 
 @Suite struct PayloadTests {
     @Test func readsAPriceUpdateWithTheDefaultSource() throws {
-        let update = try PriceUpdate(json: json(#"{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000"}"#))
-        #expect(update.hashFields.map { "\($0.field)=\($0.value)" } == [
-            "close=205.50", "open=203.00", "high=206.00", "low=202.50", "volume=1000000", "timestamp=1697658000", "source=speed_layer",
-        ])
+        let update = try PriceUpdate(
+            json: json(#"{"symbol":"AAPL","close":"205.50","open":"203.00","high":"206.00","low":"202.50","volume":"1000000","timestamp":"1697658000"}"#))
+        #expect(
+            update.hashFields.map { "\($0.field)=\($0.value)" } == [
+                "close=205.50", "open=203.00", "high=206.00", "low=202.50", "volume=1000000", "timestamp=1697658000", "source=speed_layer",
+            ])
         #expect(update.cacheWrite.key == "price:AAPL")
-        #expect(update.cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) } == [
-            "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "1",
-            "1697658000", "205.50", "203.00", "206.00", "202.50", "1000000", "1697658000", "speed_layer",
-        ])
+        #expect(
+            update.cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) } == [
+                "hash", "300", "7", "close", "open", "high", "low", "volume", "timestamp", "source", "1",
+                "1697658000", "205.50", "203.00", "206.00", "202.50", "1000000", "1697658000", "speed_layer",
+            ])
     }
 
     @Test(arguments: [
         (#"{"close":"1"}"#, "symbol: is required"),
         (#"{"symbol":5}"#, "symbol: must be a string, got a number"),
         (#"{"symbol":"AAPL","close":"1","open":"1","high":"1","low":"1","timestamp":"1"}"#, "volume: is required"),
-        (#"{"symbol":"AAPL","close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1","source":"a b"}"#,
-         #"source: may only contain A-Z a-z 0-9 . - _; "a b" contains a space"#),
+        (
+            #"{"symbol":"AAPL","close":"1","open":"1","high":"1","low":"1","volume":"1","timestamp":"1","source":"a b"}"#,
+            #"source: may only contain A-Z a-z 0-9 . - _; "a b" contains a space"#
+        ),
         ("[1]", "must be a JSON object, got an array"),
     ])
     func refusesBadPriceUpdates(_ text: String, _ message: String) throws {
@@ -141,8 +149,13 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
     }
 
     @Test func storesASignalInTheDocumentedShape() throws {
-        let signal = try TradingSignal(json: json(#"{"symbol":"AAPL","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":205.50,"indicators":{"rsi":45.2,"macd":"bullish"},"extra":1}"#))
-        #expect(signal.storedJSON.jsonText == #"{"signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"205.50","indicators":{"rsi":45.2,"macd":"bullish"}}"#)
+        let signal = try TradingSignal(
+            json: json(
+                #"{"symbol":"AAPL","strategy_id":"momentum","signal":"buy","confidence":0.85,"timestamp":"1697658000","price":205.50,"indicators":{"rsi":45.2,"macd":"bullish"},"extra":1}"#
+            ))
+        #expect(
+            signal.storedJSON.jsonText
+                == #"{"signal":"buy","confidence":0.85,"timestamp":"1697658000","price":"205.50","indicators":{"rsi":45.2,"macd":"bullish"}}"#)
         #expect(signal.cacheWrite.key == "signal:AAPL:momentum")
         #expect(signal.cacheWrite.scriptArguments.prefix(5).map { String(decoding: $0, as: UTF8.self) } == ["string", "3600", "0", "1", "1697658000"])
     }
@@ -167,7 +180,8 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
         (#""buy""#, "0.5", "[1]", "indicators: must be a JSON object, got an array"),
     ])
     func refusesBadSignals(_ signal: String, _ confidence: String, _ indicators: String, _ message: String) throws {
-        let value = try json(#"{"symbol":"AAPL","strategy_id":"m","signal":\#(signal),"confidence":\#(confidence),"timestamp":"1","price":"1","indicators":\#(indicators)}"#)
+        let value = try json(
+            #"{"symbol":"AAPL","strategy_id":"m","signal":\#(signal),"confidence":\#(confidence),"timestamp":"1","price":"1","indicators":\#(indicators)}"#)
         #expect(refusal { () throws(FieldError) in _ = try TradingSignal(json: value) } == message)
     }
 
@@ -181,12 +195,14 @@ private func refusal(_ body: () throws(FieldError) -> Void) -> String? {
     @Test func readsSessionUpdates() throws {
         let userID = try Identifier("user-42", field: "user_id")
         let now = EpochSeconds(seconds: 1_697_658_000)
-        let full = try SessionUpdate(userID: userID, json: json(#"{"active_symbols":["AAPL","MSFT"],"websocket_connected":true,"last_active":1697657000}"#), now: now)
+        let full = try SessionUpdate(
+            userID: userID, json: json(#"{"active_symbols":["AAPL","MSFT"],"websocket_connected":true,"last_active":1697657000}"#), now: now)
         #expect(full.hashFields.map { "\($0.field)=\($0.value)" } == ["active_symbols=AAPL,MSFT", "last_active=1697657000", "websocket_connected=true"])
         let listed = try SessionUpdate(userID: userID, json: json(#"{"active_symbols":"AAPL,MSFT","websocket_connected":"false"}"#), now: now)
         #expect(listed.hashFields.map { "\($0.field)=\($0.value)" } == ["active_symbols=AAPL,MSFT", "last_active=1697658000", "websocket_connected=false"])
-        #expect(try SessionUpdate(userID: userID, json: json("{}"), now: now).cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) }
-            == ["hash", "1800", "1", "last_active", "1", "", "1697658000"])
+        #expect(
+            try SessionUpdate(userID: userID, json: json("{}"), now: now).cacheWrite.scriptArguments.map { String(decoding: $0, as: UTF8.self) }
+                == ["hash", "1800", "1", "last_active", "1", "", "1697658000"])
         for (text, message) in [
             (#"{"active_symbols":"AAPL,MS FT"}"#, #"active_symbols[1]: may only contain A-Z a-z 0-9 . - ^ = _; "MS FT" contains a space"#),
             (#"{"active_symbols":[1]}"#, "active_symbols[0]: must be a string, got a number"),

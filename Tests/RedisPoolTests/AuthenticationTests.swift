@@ -141,11 +141,12 @@ import Testing
     let server: RedisServer
 
     init() throws {
-        server = try RedisServer.start(RedisServer.Options(
-            password: AuthenticationTests.password,
-            users: [AuthenticationTests.pricer],
-            extraArguments: ["--rename-command", "HELLO", ""]
-        ))
+        server = try RedisServer.start(
+            RedisServer.Options(
+                password: AuthenticationTests.password,
+                users: [AuthenticationTests.pricer],
+                extraArguments: ["--rename-command", "HELLO", ""]
+            ))
     }
 
     @Test func tokenForTheDefaultUserFallsBackToAUTH() throws {
@@ -155,9 +156,10 @@ import Testing
     }
 
     @Test func aclUserFallsBackToAUTHWithTheUser() throws {
-        let client = try RedisClient(configuration: server.configuration(
-            username: AuthenticationTests.pricer.name, authToken: AuthenticationTests.pricer.password
-        ))
+        let client = try RedisClient(
+            configuration: server.configuration(
+                username: AuthenticationTests.pricer.name, authToken: AuthenticationTests.pricer.password
+            ))
         #expect(try client.command(RedisCommand("ACL", "WHOAMI")) == .bulk("pricer"))
     }
 

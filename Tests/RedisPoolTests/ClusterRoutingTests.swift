@@ -54,15 +54,23 @@ import Testing
         func nodeEntry(_ address: NodeAddress, role: String, endpoint: String? = nil, tlsPort: Int? = nil, health: String = "online") -> RESPValue {
             var fields: [(String, RESPValue)] = [("id", text("abc")), ("port", .integer(Int64(address.port)))]
             if let tlsPort { fields.append(("tls-port", .integer(Int64(tlsPort)))) }
-            fields += [("ip", text(address.host)), ("endpoint", text(endpoint ?? address.host)), ("role", text(role)),
-                       ("replication-offset", .integer(72156)), ("health", text(health))]
+            fields += [
+                ("ip", text(address.host)), ("endpoint", text(endpoint ?? address.host)), ("role", text(role)),
+                ("replication-offset", .integer(72156)), ("health", text(health)),
+            ]
             return wrap(node(fields))
         }
         return .array([
-            wrap(node([("slots", .array([.integer(0), .integer(5460), .integer(10923), .integer(10923)])),
-                       ("nodes", .array([nodeEntry(a, role: "master", tlsPort: 7000), nodeEntry(replica, role: "replica")]))])),
-            wrap(node([("slots", .array([.integer(5461), .integer(10922), .integer(10924), .integer(16383)])),
-                       ("nodes", .array([nodeEntry(b, role: "master", tlsPort: 7001)]))])),
+            wrap(
+                node([
+                    ("slots", .array([.integer(0), .integer(5460), .integer(10923), .integer(10923)])),
+                    ("nodes", .array([nodeEntry(a, role: "master", tlsPort: 7000), nodeEntry(replica, role: "replica")])),
+                ])),
+            wrap(
+                node([
+                    ("slots", .array([.integer(5461), .integer(10922), .integer(10924), .integer(16383)])),
+                    ("nodes", .array([nodeEntry(b, role: "master", tlsPort: 7001)])),
+                ])),
             // A shard whose only primary failed: its (empty) slots stay unassigned.
             wrap(node([("slots", .array([])), ("nodes", .array([nodeEntry(NodeAddress(host: "10.0.0.9", port: 1), role: "master", health: "failed")]))])),
         ])
@@ -89,8 +97,10 @@ import Testing
 
     @Test func clusterSlotsWithEmptyAndUnknownHosts() throws {
         let reply = RESPValue.array([
-            .array([.integer(0), .integer(8191), .array([Self.text(""), .integer(7000), Self.text("id1")]),
-                    .array([Self.text("10.0.0.3"), .integer(7003), Self.text("id3")])]),
+            .array([
+                .integer(0), .integer(8191), .array([Self.text(""), .integer(7000), Self.text("id1")]),
+                .array([Self.text("10.0.0.3"), .integer(7003), Self.text("id3")]),
+            ]),
             .array([.integer(8192), .integer(16000), .array([Self.text("10.0.0.2"), .integer(7001), Self.text("id2")])]),
             .array([.integer(16001), .integer(16383), .array([.null, .integer(7002), Self.text("id4")])]),
         ])
@@ -138,7 +148,8 @@ import Testing
     private func error(_ text: String) -> Result<RESPValue, RedisError> { .failure(RedisError.fromReply(text)) }
 
     @Test func redirectionsAreParsed() {
-        #expect(ClusterReply.classify(RedisError.fromReply("MOVED 3999 127.0.0.1:6381")) == .moved(slot: 3999, node: NodeAddress(host: "127.0.0.1", port: 6381)))
+        #expect(
+            ClusterReply.classify(RedisError.fromReply("MOVED 3999 127.0.0.1:6381")) == .moved(slot: 3999, node: NodeAddress(host: "127.0.0.1", port: 6381)))
         #expect(ClusterReply.classify(RedisError.fromReply("ASK 3999 ::1:6381")) == .ask(slot: 3999, node: NodeAddress(host: "::1", port: 6381)))
         #expect(ClusterReply.classify(RedisError.fromReply("CLUSTERDOWN The cluster is down")) == .tryLater)
         #expect(ClusterReply.classify(RedisError.fromReply("TRYAGAIN Multiple keys request during rehashing")) == .tryLater)
@@ -157,10 +168,11 @@ import Testing
         let slots = [100, 9000, 200, 9001]
         var routing = ClusterRouting(slots: slots)
         let round = try nextRound(&routing, Self.table)
-        #expect(round.groups == [
-            .init(node: Self.a, asking: false, indices: [0, 2]),
-            .init(node: Self.b, asking: false, indices: [1, 3]),
-        ])
+        #expect(
+            round.groups == [
+                .init(node: Self.a, asking: false, indices: [0, 2]),
+                .init(node: Self.b, asking: false, indices: [1, 3]),
+            ])
         routing.record([.success(.integer(1)), .success(.integer(3))], for: round.groups[0])
         routing.record([.success(.integer(2)), .success(.integer(4))], for: round.groups[1])
         #expect(!routing.hasPending)
@@ -276,8 +288,9 @@ import Testing
 
     @Test func eachNodesTLSName() {
         // ElastiCache: nodes by IP, the configuration endpoint by name (the wildcard covers it).
-        #expect(NodeTLSName.serverName(explicit: nil, configurationEndpoint: "clustercfg.c.abc.use1.cache.amazonaws.com", nodeHost: "10.0.0.5")
-            == "clustercfg.c.abc.use1.cache.amazonaws.com")
+        #expect(
+            NodeTLSName.serverName(explicit: nil, configurationEndpoint: "clustercfg.c.abc.use1.cache.amazonaws.com", nodeHost: "10.0.0.5")
+                == "clustercfg.c.abc.use1.cache.amazonaws.com")
         #expect(NodeTLSName.serverName(explicit: "cache.c.example", configurationEndpoint: "x", nodeHost: "10.0.0.5") == "cache.c.example")
         #expect(NodeTLSName.serverName(explicit: nil, configurationEndpoint: "x.example", nodeHost: "node-1.example") == "node-1.example")
         #expect(NodeTLSName.serverName(explicit: nil, configurationEndpoint: "127.0.0.1", nodeHost: "127.0.0.2") == "127.0.0.2")

@@ -13,9 +13,10 @@ import Testing
 
     @Test func connectTimeoutAgainstAPortThatNeverAnswers() throws {
         let unanswered = try UnansweredPort()
-        let client = try RedisClient(configuration: RedisConfiguration(
-            endpoint: "127.0.0.1", port: unanswered.port, useTLS: false, timeout: .milliseconds(200)
-        ))
+        let client = try RedisClient(
+            configuration: RedisConfiguration(
+                endpoint: "127.0.0.1", port: unanswered.port, useTLS: false, timeout: .milliseconds(200)
+            ))
         let start = ContinuousClock.now
         let error = caught { try client.command(RedisCommand("PING")) }
         #expect(error?.kind == .timeout)
@@ -24,9 +25,10 @@ import Testing
 
         // With a 3 s connect timeout only the caller's 150 ms deadline can end this wait early: the
         // bound sits far from both, so a loaded machine cannot flip the verdict.
-        let patient = try RedisClient(configuration: RedisConfiguration(
-            endpoint: "127.0.0.1", port: unanswered.port, useTLS: false, timeout: .seconds(3)
-        ))
+        let patient = try RedisClient(
+            configuration: RedisConfiguration(
+                endpoint: "127.0.0.1", port: unanswered.port, useTLS: false, timeout: .seconds(3)
+            ))
         let deadlineStart = ContinuousClock.now
         let bounded = caught { try patient.command(RedisCommand("PING"), deadline: .now.advanced(by: .milliseconds(150))) }
         #expect(bounded?.kind == .deadlineExceeded)

@@ -28,12 +28,14 @@ import TestSupport
     @Test func resp2Types() throws {
         #expect(try parse("+OK\r\n") == [.simpleString("OK")])
         #expect(try parse("-WRONGTYPE Operation against a key\r\n") == [.error("WRONGTYPE Operation against a key")])
-        #expect(try parse(":0\r\n:-42\r\n:9223372036854775807\r\n:-9223372036854775808\r\n")
-            == [.integer(0), .integer(-42), .integer(.max), .integer(.min)])
+        #expect(
+            try parse(":0\r\n:-42\r\n:9223372036854775807\r\n:-9223372036854775808\r\n")
+                == [.integer(0), .integer(-42), .integer(.max), .integer(.min)])
         #expect(try parse("$5\r\nhello\r\n$0\r\n\r\n$-1\r\n") == [.bulk("hello"), .bulkString([]), .null])
         #expect(try parse("*-1\r\n*0\r\n") == [.null, .array([])])
-        #expect(try parse("*3\r\n:1\r\n$1\r\na\r\n*1\r\n+x\r\n")
-            == [.array([.integer(1), .bulk("a"), .array([.simpleString("x")])])])
+        #expect(
+            try parse("*3\r\n:1\r\n$1\r\na\r\n*1\r\n+x\r\n")
+                == [.array([.integer(1), .bulk("a"), .array([.simpleString("x")])])])
     }
 
     @Test func bulkStringsAreBinarySafe() throws {
@@ -54,11 +56,15 @@ import TestSupport
         #expect(try parse("%2\r\n+a\r\n:1\r\n+b\r\n:2\r\n") == [.map([.simpleString("a"), .integer(1), .simpleString("b"), .integer(2)])])
         #expect(try parse("~2\r\n+a\r\n+b\r\n") == [.set([.simpleString("a"), .simpleString("b")])])
         #expect(try parse(">2\r\n+message\r\n$2\r\nhi\r\n") == [.push([.simpleString("message"), .bulk("hi")])])
-        #expect(try parse("|1\r\n+ttl\r\n:3600\r\n$1\r\nv\r\n")
-            == [.attributed(attributes: [.simpleString("ttl"), .integer(3600)], value: .bulk("v"))])
-        #expect(try parse("*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n%0\r\n|0\r\n~0\r\n")
-            == [.array([.attributed(attributes: [.simpleString("a"), .simpleString("b")], value: .integer(1)), .map([])]),
-                .attributed(attributes: [], value: .set([]))])
+        #expect(
+            try parse("|1\r\n+ttl\r\n:3600\r\n$1\r\nv\r\n")
+                == [.attributed(attributes: [.simpleString("ttl"), .integer(3600)], value: .bulk("v"))])
+        #expect(
+            try parse("*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n%0\r\n|0\r\n~0\r\n")
+                == [
+                    .array([.attributed(attributes: [.simpleString("a"), .simpleString("b")], value: .integer(1)), .map([])]),
+                    .attributed(attributes: [], value: .set([])),
+                ])
     }
 
     @Test func accessorsReadThroughTheShapes() throws {
@@ -100,19 +106,19 @@ import TestSupport
     }
 
     @Test(arguments: [
-        "?what\r\n",              // unknown type byte
-        "\r\n",                   // no type at all
-        ":12a\r\n",               // bad digit
-        ":\r\n",                  // empty number
+        "?what\r\n",  // unknown type byte
+        "\r\n",  // no type at all
+        ":12a\r\n",  // bad digit
+        ":\r\n",  // empty number
         ":99999999999999999999\r\n",  // overflow
         ":-\r\n",
-        "$-2\r\n",                // negative length
-        "$3\r\nabcd\r\n",         // payload longer than declared
+        "$-2\r\n",  // negative length
+        "$3\r\nabcd\r\n",  // payload longer than declared
         "$x\r\n",
         "*-5\r\n",
         "%-1\r\n",
-        "+OK\rX",                 // CR without LF
-        "+OK\n",                  // LF without CR
+        "+OK\rX",  // CR without LF
+        "+OK\n",  // LF without CR
         "#x\r\n",
         "#\r\n",
         ",1.5.5\r\n",
@@ -120,8 +126,8 @@ import TestSupport
         "(12x\r\n",
         "(\r\n",
         "_x\r\n",
-        "=3\r\nabc\r\n",          // verbatim without format prefix
-        "*2\r\n:1\r\n?\r\n",      // bad element inside an array
+        "=3\r\nabc\r\n",  // verbatim without format prefix
+        "*2\r\n:1\r\n?\r\n",  // bad element inside an array
     ])
     func malformedInputIsAProtocolError(_ text: String) {
         var parser = RESPParser()
@@ -132,11 +138,11 @@ import TestSupport
     @Test func limitsStopHostileLengthsBeforeAnyAllocation() throws {
         let limits = RESPParser.Limits(maximumDepth: 3, maximumBulkLength: 10, maximumAggregateCount: 5, maximumLineLength: 16)
         let hostile = [
-            "$11\r\n",                              // bulk above the limit, refused at the header
+            "$11\r\n",  // bulk above the limit, refused at the header
             "$9223372036854775807\r\n",
-            "*6\r\n",                               // aggregate above the limit
+            "*6\r\n",  // aggregate above the limit
             "*2147483647\r\n",
-            "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",       // deeper than 3
+            "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",  // deeper than 3
             "+" + String(repeating: "a", count: 40),  // a line with no end in sight
         ]
         for text in hostile {

@@ -34,11 +34,13 @@ import Testing
             "REDIS_MAX_REPLY_BYTES": "1048576",
             "REDIS_MAX_REPLY_ELEMENTS": "65536",
         ])
-        #expect(configuration == RedisConfiguration(
-            endpoint: "10.0.0.5", port: 6380, useTLS: true, tlsCAFile: "/etc/hostname",
-            tlsServerName: "master.cache.example.com", username: "pricer", authToken: Self.token,
-            timeout: .milliseconds(250), poolMaximum: 3, maximumReplyBytes: 1_048_576, maximumReplyElements: 65536
-        ))
+        #expect(
+            configuration
+                == RedisConfiguration(
+                    endpoint: "10.0.0.5", port: 6380, useTLS: true, tlsCAFile: "/etc/hostname",
+                    tlsServerName: "master.cache.example.com", username: "pricer", authToken: Self.token,
+                    timeout: .milliseconds(250), poolMaximum: 3, maximumReplyBytes: 1_048_576, maximumReplyElements: 65536
+                ))
     }
 
     @Test func endpointMayCarryItsPort() throws {
@@ -79,10 +81,10 @@ import Testing
     }
 
     @Test(arguments: [
-        "short-token-1",                                   // under 16
-        String(repeating: "a", count: 129),                // over 128
-        "sixteen chars with space",                        // space is not allowed
-        "token-with-percent%-1234",                        // % is not an allowed symbol
+        "short-token-1",  // under 16
+        String(repeating: "a", count: 129),  // over 128
+        "sixteen chars with space",  // space is not allowed
+        "token-with-percent%-1234",  // % is not an allowed symbol
         "token-with-at@-123456789",
         "tokén-with-accent-123456",
     ])

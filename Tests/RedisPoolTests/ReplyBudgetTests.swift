@@ -29,7 +29,9 @@ import Testing
         return wholeOutcome
     }
 
-    private func limits(bytes: Int = RESPParser.Limits.defaultMaximumReplyBytes, elements: Int = RESPParser.Limits.defaultMaximumReplyElements) -> RESPParser.Limits {
+    private func limits(bytes: Int = RESPParser.Limits.defaultMaximumReplyBytes, elements: Int = RESPParser.Limits.defaultMaximumReplyElements)
+        -> RESPParser.Limits
+    {
         RESPParser.Limits(maximumReplyBytes: bytes, maximumReplyElements: elements)
     }
 
@@ -60,8 +62,9 @@ import Testing
     @Test func aReplyOfExactlyTheElementBudgetPassesAndOneMoreIsRefused() throws {
         // The reply itself and its two elements: 3 values.
         #expect(try outcome("*2\r\n:1\r\n:2\r\n", limits(elements: 3)).get() == [.array([.integer(1), .integer(2)])])
-        #expect(outcome("*2\r\n:1\r\n:2\r\n", limits(elements: 2)).failure?.reason
-            == "reply of more than 2 values, above the per-reply budget (REDIS_MAX_REPLY_ELEMENTS)")
+        #expect(
+            outcome("*2\r\n:1\r\n:2\r\n", limits(elements: 2)).failure?.reason
+                == "reply of more than 2 values, above the per-reply budget (REDIS_MAX_REPLY_ELEMENTS)")
         // Nested: 1 + 2 + 2 + 1 = 6 values; a map's pair counts two.
         #expect(try outcome("*2\r\n*2\r\n:1\r\n:2\r\n%1\r\n+k\r\n:3\r\n", limits(elements: 7)).get().count == 1)
         #expect(outcome("*2\r\n*2\r\n:1\r\n:2\r\n%1\r\n+k\r\n:3\r\n", limits(elements: 6)).failure != nil)
@@ -100,12 +103,15 @@ import Testing
     @Test func tooManyElementsIsAProtocolErrorAndTheConnectionIsReplaced() throws {
         let server = try HostileRedisServer(.hostile(Self.manySmallElements))
         defer { server.stop() }
-        let client = try RedisClient(configuration: RedisConfiguration(
-            endpoint: "127.0.0.1", port: server.port, useTLS: false, timeout: .seconds(10), maximumReplyElements: 500_000
-        ))
+        let client = try RedisClient(
+            configuration: RedisConfiguration(
+                endpoint: "127.0.0.1", port: server.port, useTLS: false, timeout: .seconds(10), maximumReplyElements: 500_000
+            ))
         let error = caught { try client.command(RedisCommand("GET", "k")) }
         #expect(error?.kind == .protocolError)
-        #expect(error?.message.contains("reply of more than 500000 values, above the per-reply budget (REDIS_MAX_REPLY_ELEMENTS)") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("reply of more than 500000 values, above the per-reply budget (REDIS_MAX_REPLY_ELEMENTS)") == true,
+            "\(String(describing: error))")
         #expect(server.acceptedConnections == 1)  // a protocol error is never retried
         try expectRecovery(server, client)
     }
@@ -117,7 +123,9 @@ import Testing
         let client = try RedisClient(configuration: RedisConfiguration(endpoint: "127.0.0.1", port: server.port, useTLS: false, timeout: .seconds(10)))
         let error = caught { try client.command(RedisCommand("GET", "k")) }
         #expect(error?.kind == .protocolError)
-        #expect(error?.message.contains("reply of more than 67108864 bytes, above the per-reply budget (REDIS_MAX_REPLY_BYTES)") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("reply of more than 67108864 bytes, above the per-reply budget (REDIS_MAX_REPLY_BYTES)") == true,
+            "\(String(describing: error))")
         try expectRecovery(server, client)
     }
 }

@@ -34,8 +34,12 @@ import Testing
 
     @Test func rejectedCredentialsAreReadAgainOnce() {
         let error = RedisError(.authentication, "WRONGPASS")
-        #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 1), credentialsRejected: true) == .refreshCredentialsAndRetry)
-        #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 2, credentialsRefreshed: true), credentialsRejected: true) == .fail)
+        #expect(
+            RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 1), credentialsRejected: true)
+                == .refreshCredentialsAndRetry)
+        #expect(
+            RetryPolicy.decision(
+                after: error, at: .handshaking, idempotent: false, history: .init(attempts: 2, credentialsRefreshed: true), credentialsRejected: true) == .fail)
         #expect(RetryPolicy.decision(after: error, at: .handshaking, idempotent: false, history: .init(attempts: 1)) == .fail)
     }
 

@@ -28,7 +28,8 @@ public enum ProcessStatus {
     private static func statusField(_ name: String, of pid: pid_t) -> Int? {
         // Read to the end: /proc files report a size of 0, which size-based readers trust.
         guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/status"),
-              let data = try? handle.readToEnd() else { return nil }
+            let data = try? handle.readToEnd()
+        else { return nil }
         try? handle.close()
         let status = String(decoding: data, as: UTF8.self)
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {

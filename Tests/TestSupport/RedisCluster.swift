@@ -40,8 +40,9 @@ public final class RedisCluster: @unchecked Sendable {
         let cluster = RedisCluster(nodes: nodes, tls: tls, password: password)
         try beforeCreate(nodes)
         // The first `primaries` nodes given become the primaries (one host: redis-cli keeps the order).
-        try nodes[0].cli(["--cluster", "create"] + nodes.map { "\($0.host):\($0.port)" }
-            + ["--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"])
+        try nodes[0].cli(
+            ["--cluster", "create"] + nodes.map { "\($0.host):\($0.port)" }
+                + ["--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"])
         // A replica attaches (and syncs) after the create returns; a failover needs it in place.
         try cluster.waitUntilHealthy(replicas: primaries * replicasPerPrimary)
         return cluster

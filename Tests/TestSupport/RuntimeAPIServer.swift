@@ -40,7 +40,9 @@ public final class RuntimeAPIServer: Sendable {
             return Invocation(headers: headers + extraHeaders, body: body, delay: delay, completionStatus: completionStatus)
         }
 
-        public static func event(_ text: String, requestID: String = UUID().uuidString.lowercased(), traceID: String? = nil, completionStatus: Int = 202) -> Invocation {
+        public static func event(_ text: String, requestID: String = UUID().uuidString.lowercased(), traceID: String? = nil, completionStatus: Int = 202)
+            -> Invocation
+        {
             event(Array(text.utf8), requestID: requestID, traceID: traceID, completionStatus: completionStatus)
         }
 
@@ -111,7 +113,8 @@ private final class Script: Sendable {
         }
         let parts = path.split(separator: "/")
         if request.method == "POST", parts.count == 5, parts[0] == "2018-06-01", parts[2] == "invocation",
-           parts[4] == "response" || parts[4] == "error" {
+            parts[4] == "response" || parts[4] == "error"
+        {
             let requestID = String(parts[3]).removingPercentEncoding ?? String(parts[3])
             return HTTPResponse(status: completionStatuses.withLock { $0[requestID] } ?? 400)
         }

@@ -42,7 +42,8 @@ public final class SpawnedProcess: @unchecked Sendable {
             throw SpawnError(description: "\(executable) is not an executable file")
         }
         self.executable = executable
-        outputPath = FileManager.default.temporaryDirectory
+        outputPath =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("child-\(UUID().uuidString).log").path
 
         // A clean signal state: the test runner's threads block some signals (SIGTERM among them),
@@ -144,7 +145,8 @@ public final class SpawnedProcess: @unchecked Sendable {
 /// Where SwiftPM put the built executables: the folder of the running test bundle.
 public enum BuiltProducts {
     public static func path(of product: String) throws -> String {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let testBinary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         let folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         let candidate = folder.appendingPathComponent(product).path

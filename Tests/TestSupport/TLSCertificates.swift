@@ -51,25 +51,31 @@ public final class TLSCertificates: Sendable {
         let extensions = directory + "/server.ext"
         let alternativeNames = names.map { (isIPAddress($0) ? "IP:" : "DNS:") + $0 }.joined(separator: ",")
         try """
-            subjectAltName=\(alternativeNames)
-            basicConstraints=critical,CA:FALSE
-            keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth,clientAuth
+        subjectAltName=\(alternativeNames)
+        basicConstraints=critical,CA:FALSE
+        keyUsage=critical,digitalSignature,keyEncipherment
+        extendedKeyUsage=serverAuth,clientAuth
 
-            """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try CommandLineTool.run("openssl", ["req", "-x509"] + ecKey + [
-            "-keyout", caKey, "-out", caCertificatePath, "-days", "2", "-subj", "/CN=RedisPool Test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        ])
+        try CommandLineTool.run(
+            "openssl",
+            ["req", "-x509"] + ecKey + [
+                "-keyout", caKey, "-out", caCertificatePath, "-days", "2", "-subj", "/CN=RedisPool Test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
         let serverKeyOptions = serverKey == .rsa ? ["-newkey", "rsa:2048", "-nodes"] : ecKey
-        try CommandLineTool.run("openssl", ["req", "-new"] + serverKeyOptions + [
-            "-keyout", serverKeyPath, "-out", request, "-subj", "/CN=\(names.first ?? "localhost")",
-        ])
-        try CommandLineTool.run("openssl", [
-            "x509", "-req", "-in", request, "-CA", caCertificatePath, "-CAkey", caKey, "-CAcreateserial",
-            "-out", serverCertificatePath, "-days", "2", "-extfile", extensions,
-        ])
+        try CommandLineTool.run(
+            "openssl",
+            ["req", "-new"] + serverKeyOptions + [
+                "-keyout", serverKeyPath, "-out", request, "-subj", "/CN=\(names.first ?? "localhost")",
+            ])
+        try CommandLineTool.run(
+            "openssl",
+            [
+                "x509", "-req", "-in", request, "-CA", caCertificatePath, "-CAkey", caKey, "-CAcreateserial",
+                "-out", serverCertificatePath, "-days", "2", "-extfile", extensions,
+            ])
     }
 
     private func isIPAddress(_ text: String) -> Bool {

@@ -23,7 +23,9 @@ public struct JSONParser {
     private var depth = 0
 
     /// The document as a value; parts `selection` drops are checked as strictly but left out.
-    public static func parse(_ bytes: [UInt8], keeping selection: JSONSelection = .everything, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], keeping selection: JSONSelection = .everything, maximumDepth: Int = defaultMaximumDepth) throws(JSONParseError)
+        -> JSONValue
+    {
         var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(selection)
@@ -124,10 +126,11 @@ public struct JSONParser {
         while true {
             guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
             let key = try scanString()
-            let memberSelection = switch key {
-            case .plain(let range): selection.member(bytes[range])
-            case .decoded(let text): selection.member(text.utf8)
-            }
+            let memberSelection =
+                switch key {
+                case .plain(let range): selection.member(bytes[range])
+                case .decoded(let text): selection.member(text.utf8)
+                }
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()

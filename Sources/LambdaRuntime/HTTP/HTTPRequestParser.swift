@@ -115,7 +115,8 @@ struct HTTPRequestParser {
         guard let requestLine = lines.first else { throw .malformedRequestLine }
         let parts = requestLine.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(Self.isTokenByte),
-              !parts[1].isEmpty, parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            !parts[1].isEmpty, parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else {
             throw .malformedRequestLine
         }
         let isHTTP11: Bool
@@ -130,7 +131,8 @@ struct HTTPRequestParser {
             guard headers.count < maximumHeaderCount else { throw .headTooLarge }
             // No whitespace before the colon, no obsolete line folding (RFC 9112 §5.1, §5.2).
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
-                  line[line.startIndex..<colon].allSatisfy(Self.isTokenByte) else {
+                line[line.startIndex..<colon].allSatisfy(Self.isTokenByte)
+            else {
                 throw .malformedHeader
             }
             let value = line[(colon + 1)...]
@@ -138,10 +140,11 @@ struct HTTPRequestParser {
             let valueStart = value.firstIndex { !isPadding($0) } ?? value.endIndex
             let valueEnd = value.lastIndex { !isPadding($0) }.map { $0 + 1 } ?? valueStart
             let trimmedValue = value[valueStart..<valueEnd]
-            headers.append(HTTPHeader(
-                String(decoding: line[line.startIndex..<colon], as: UTF8.self),
-                String(decoding: trimmedValue, as: UTF8.self)
-            ))
+            headers.append(
+                HTTPHeader(
+                    String(decoding: line[line.startIndex..<colon], as: UTF8.self),
+                    String(decoding: trimmedValue, as: UTF8.self)
+                ))
         }
 
         let lengths = Set(headers.filter { $0.name.lowercased() == "content-length" }.map(\.value))
@@ -151,7 +154,8 @@ struct HTTPRequestParser {
         var bodyLength = 0
         if let length = lengths.first {
             guard lengths.count == 1, !length.isEmpty, length.utf8.count <= 18,
-                  length.utf8.allSatisfy({ (48...57).contains($0) }), let parsed = Int(length) else {
+                length.utf8.allSatisfy({ (48...57).contains($0) }), let parsed = Int(length)
+            else {
                 throw .invalidContentLength
             }
             guard parsed <= maximumBodySize else { throw .bodyTooLarge }

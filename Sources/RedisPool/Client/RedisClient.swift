@@ -99,9 +99,11 @@ public final class RedisClient: Sendable {
     /// the last attempt's reply comes back.
     @discardableResult
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RESPValue {
-        let result = try pipelineResults([ScriptCall.evalsha(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0]
+        let result = try pipelineResults(
+            [ScriptCall.evalsha(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0]
         guard case .failure(let error) = result, error.kind == .server(code: "NOSCRIPT") else { return try result.get() }
-        return try pipelineResults([ScriptCall.eval(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0].get()
+        return try pipelineResults(
+            [ScriptCall.eval(script, keys: keys, arguments: arguments)], idempotent: script.isIdempotent, script: script, deadline: deadline)[0].get()
     }
 
     /// `run` for several calls pipelined in one write; only the calls that met `NOSCRIPT` are
@@ -121,7 +123,11 @@ public final class RedisClient: Sendable {
     /// round trip's wait, at the end). Retries and `NOSCRIPT` as `runPipelined`; a retry sends
     /// the calls made so far again and goes on with the rest. No connection is borrowed before
     /// the first call is made, and none when `calls` makes none.
-    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    public func runStreamed(
+        _ script: RedisScript,
+        calls: ScriptCallStream,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         guard calls.call(at: 0) != nil else { return [] }
         let results = try perform(
             idempotent: script.isIdempotent, deadline: deadline,
@@ -208,7 +214,7 @@ public final class RedisClient: Sendable {
         guard configuration.timeout > .zero else { throw RedisError(.configuration, "the timeout must be positive") }
         guard configuration.poolMaximum >= 1 else { throw RedisError(.configuration, "the pool maximum must be at least 1") }
         guard !configuration.clientName.isEmpty,
-              configuration.clientName.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+            configuration.clientName.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
         else {
             throw RedisError(.configuration, "the client name must be printable ASCII without spaces (CLIENT SETNAME refuses others)")
         }

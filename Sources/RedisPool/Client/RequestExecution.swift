@@ -62,7 +62,7 @@ extension RedisClient {
             case .refreshCredentialsAndRetry:
                 history.credentialsRefreshed = true
                 guard let credentialsProvider,
-                      pool.refreshCredentials(after: failure.credentialsGeneration, from: credentialsProvider)
+                    pool.refreshCredentials(after: failure.credentialsGeneration, from: credentialsProvider)
                 else { throw failure.error }
             case .reconnectAndRetry:
                 history.readOnlyRetried = true
@@ -95,10 +95,11 @@ extension RedisClient {
         do {
             connection = try pool.lease(callerDeadline: deadline)
         } catch {
-            return .failed(Failure(
-                error: error.error, stage: error.stage, output: nil,
-                credentialsRejected: error.credentialsRejected, credentialsGeneration: error.credentialsGeneration
-            ))
+            return .failed(
+                Failure(
+                    error: error.error, stage: error.stage, output: nil,
+                    credentialsRejected: error.credentialsRejected, credentialsGeneration: error.credentialsGeneration
+                ))
         }
         let replies: [RESPValue]
         do {

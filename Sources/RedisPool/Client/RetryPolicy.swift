@@ -60,7 +60,7 @@ struct RetryPolicy: Sendable {
         if credentialsRejected { return history.credentialsRefreshed ? .fail : .refreshCredentialsAndRetry }
         switch (error.kind, stage) {
         case (.deadlineExceeded, _), (.protocolError, _), (.tls, _), (.authentication, _),
-             (.configuration, _), (.clusterRedirect, _), (.poolExhausted, _):
+            (.configuration, _), (.clusterRedirect, _), (.poolExhausted, _):
             return .fail
         case (.timeout, .handshaking):
             return .fail
@@ -81,7 +81,7 @@ struct RetryPolicy: Sendable {
     static func isNotRunReply(_ error: RedisError) -> Bool {
         switch error.kind {
         case .server(code: "LOADING"), .server(code: "BUSY"), .server(code: "TRYAGAIN"), .server(code: "MASTERDOWN"),
-             .server(code: "NOREPLICAS"):
+            .server(code: "NOREPLICAS"):
             return true
         case .server(code: "ERR"):
             return error.message.contains("max number of clients reached")

@@ -150,7 +150,7 @@ public final class ClusterClient: RedisCommandRunner {
             if routing.wantsBackoff {
                 backoffRounds += 1
                 guard backoffRounds <= Self.maximumBackoffRounds,
-                      RetryPolicy.sleep(beforeRetry: backoffRounds, callerDeadline: deadline)
+                    RetryPolicy.sleep(beforeRetry: backoffRounds, callerDeadline: deadline)
                 else { break }
             }
             if let deadline, ContinuousClock.now >= deadline { break }
@@ -192,7 +192,11 @@ public final class ClusterClient: RedisCommandRunner {
     }
 
     /// `ASKING` before each request, pipelined; each request's own reply is kept.
-    private static func asking(_ commands: [RedisCommand], on node: RedisClient, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    private static func asking(
+        _ commands: [RedisCommand],
+        on node: RedisClient,
+        deadline: ContinuousClock.Instant?
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let interleaved = commands.flatMap { [RedisCommand("ASKING"), $0] }
         let replies = try node.pipeline(interleaved, deadline: deadline)
         return stride(from: 0, to: replies.count, by: 2).map { index in

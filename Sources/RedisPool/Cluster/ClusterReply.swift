@@ -17,7 +17,7 @@ enum ClusterReply: Equatable {
         case .clusterRedirect:
             let words = error.message.split(separator: " ", maxSplits: 3)
             guard words.count >= 3, let slot = Int(words[1]), (0..<KeySlot.count).contains(slot),
-                  let node = NodeAddress(parsing: words[2])
+                let node = NodeAddress(parsing: words[2])
             else { return .final }
             return words[0] == "ASK" ? .ask(slot: slot, node: node) : .moved(slot: slot, node: node)
         case .server(code: "CLUSTERDOWN"), .server(code: "TRYAGAIN"):

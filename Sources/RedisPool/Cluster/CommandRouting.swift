@@ -16,7 +16,7 @@ enum CommandRouting {
         let name = command.name
         if scriptCommands.contains(name) {
             guard command.arguments.count >= 4,
-                  let count = Int(String(decoding: command.arguments[2], as: UTF8.self)), count > 0
+                let count = Int(String(decoding: command.arguments[2], as: UTF8.self)), count > 0
             else { return nil }
             return KeySlot.of(command.arguments[3])
         }

@@ -23,8 +23,8 @@ public enum KeySlot {
     /// The bytes that decide the slot: the hash tag when there is a non-empty one, else all.
     static func hashedPart(of key: UnsafeBufferPointer<UInt8>) -> Slice<UnsafeBufferPointer<UInt8>> {
         guard let open = key.firstIndex(of: UInt8(ascii: "{")),
-              let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")),
-              close > open + 1
+            let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")),
+            close > open + 1
         else { return key[...] }
         return key[(open + 1)..<close]
     }

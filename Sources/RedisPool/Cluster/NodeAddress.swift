@@ -12,7 +12,7 @@ public struct NodeAddress: Sendable, Hashable, Comparable, CustomStringConvertib
     /// literal (`::1:7000`, or `[::1]:7000`) keeps its own colons. nil when there is no valid port.
     public init?(parsing text: Substring) {
         guard let colon = text.lastIndex(of: ":"),
-              let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
         else { return nil }
         var host = text[..<colon]
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }

@@ -32,7 +32,11 @@ public protocol RedisCommandRunner: Sendable {
 
 extension RedisCommandRunner {
     /// Every call made first, then `runPipelined` (a cluster groups the calls by node).
-    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant?) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    public func runStreamed(
+        _ script: RedisScript,
+        calls: ScriptCallStream,
+        deadline: ContinuousClock.Instant?
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let all = calls.all()
         guard !all.isEmpty else { return [] }
         return try runPipelined(script, calls: all, deadline: deadline)

@@ -112,7 +112,11 @@ public final class RedisDeploymentClient: RedisCommandRunner {
         try runner(deadline: deadline).runPipelined(script, calls: calls, deadline: deadline)
     }
 
-    public func runStreamed(_ script: RedisScript, calls: ScriptCallStream, deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [Result<RESPValue, RedisError>] {
+    public func runStreamed(
+        _ script: RedisScript,
+        calls: ScriptCallStream,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws(RedisError) -> [Result<RESPValue, RedisError>] {
         try runner(deadline: deadline).runStreamed(script, calls: calls, deadline: deadline)
     }
 

@@ -32,9 +32,11 @@ extension RedisConfiguration {
         }
         configuration.poolMaximum = try reader.integer("REDIS_POOL_MAX", in: 1...1000) ?? 10
         // At least the handshake's reply; at most what a 10 GB function could hold.
-        configuration.maximumReplyBytes = try reader.integer("REDIS_MAX_REPLY_BYTES", in: 4096...(4 << 30))
+        configuration.maximumReplyBytes =
+            try reader.integer("REDIS_MAX_REPLY_BYTES", in: 4096...(4 << 30))
             ?? RESPParser.Limits.defaultMaximumReplyBytes
-        configuration.maximumReplyElements = try reader.integer("REDIS_MAX_REPLY_ELEMENTS", in: 64...(256 << 20))
+        configuration.maximumReplyElements =
+            try reader.integer("REDIS_MAX_REPLY_ELEMENTS", in: 64...(256 << 20))
             ?? RESPParser.Limits.defaultMaximumReplyElements
         configuration.clusterMode = try reader.clusterMode() ?? .auto
         return configuration
@@ -149,9 +151,10 @@ private struct EnvironmentReader {
     }
 
     private func isValidHost(_ host: String) -> Bool {
-        !host.isEmpty && host.utf8.count <= 253 && host.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0))
-        }
+        !host.isEmpty && host.utf8.count <= 253
+            && host.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0))
+            }
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws(RedisError) -> Int? {
@@ -211,7 +214,7 @@ extension String {
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return "" }
         return String(scalars[first...last])
     }

@@ -40,7 +40,8 @@ final class ConnectionPool: Sendable {
         while true {
             switch nextLease(until: waitDeadline) {
             case nil:
-                let error = waitDeadline.expiryKind == .deadlineExceeded
+                let error =
+                    waitDeadline.expiryKind == .deadlineExceeded
                     ? waitDeadline.expired("while every pooled connection was busy")
                     : RedisError(
                         .poolExhausted,
@@ -160,7 +161,7 @@ final class ConnectionPool: Sendable {
         guard idleSince.duration(to: .now) > configuration.pingAfterIdle else { return true }
         let probeDeadline = Deadline.earliest(ceiling: min(configuration.timeout, .seconds(1)), caller: callerDeadline)
         guard let reply = try? connection.exchange([RedisCommand("PING")], deadline: probeDeadline),
-              reply.first == .simpleString("PONG")
+            reply.first == .simpleString("PONG")
         else {
             reporter.keepAliveFailed(endpoint: endpointDescription)
             return false

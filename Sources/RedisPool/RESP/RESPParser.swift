@@ -241,7 +241,7 @@ private struct Cursor {
         case UInt8(ascii: ">"): return try aggregate(.push, perEntry: 1, nullable: false)
         case UInt8(ascii: "|"): return try aggregate(.attributes, perEntry: 2, nullable: false)
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "_"),
-             UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "("):
+            UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "("):
             guard let content = try line() else { return nil }
             return .value(try Self.lineValue(marker: marker, content: content))
         default:
@@ -335,7 +335,8 @@ private struct Cursor {
             let digit = Int64(byte - UInt8(ascii: "0"))
             let (shifted, overflowMultiply) = magnitude.multipliedReportingOverflow(by: 10)
             // Accumulating negatively reaches Int64.min, which has no positive counterpart.
-            let (next, overflowAdd) = negative
+            let (next, overflowAdd) =
+                negative
                 ? shifted.subtractingReportingOverflow(digit)
                 : shifted.addingReportingOverflow(digit)
             guard !overflowMultiply, !overflowAdd else { throw RESPParseError(reason: "number out of range") }

@@ -30,7 +30,7 @@ final class TLSTransport: Transport {
             }
         } else {
             guard copenssl_set_tlsext_host_name(connection, serverName) == 1,
-                  X509_VERIFY_PARAM_set1_host(parameters, serverName, 0) == 1
+                X509_VERIFY_PARAM_set1_host(parameters, serverName, 0) == 1
             else {
                 throw RedisError(.tls, "cannot verify against the name \(serverName)")
             }

@@ -9,7 +9,7 @@ enum SocketCensus {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return descriptors.filter { descriptor in
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"),
-                  target.hasPrefix("socket:[")
+                target.hasPrefix("socket:[")
             else { return false }
             return inodes.contains(String(target.dropFirst(8).dropLast()))
         }.count
@@ -24,7 +24,7 @@ enum SocketCensus {
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard fields.count > 9, let portHex = fields[2].split(separator: ":").last,
-                      Int(portHex, radix: 16) == remotePort, fields[9] != "0"
+                    Int(portHex, radix: 16) == remotePort, fields[9] != "0"
                 else { continue }
                 inodes.insert(String(fields[9]))
             }
