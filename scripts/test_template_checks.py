@@ -278,7 +278,8 @@ class RefusedVariants(unittest.TestCase):
         emitted = set()
         for path in glob.glob(os.path.join(os.path.dirname(__file__), "..", "Sources", "HandlerCore", "*.swift")):
             with open(path, encoding="utf-8") as handle:
-                emitted |= set(re.findall(r'\.init\("([A-Za-z]+)", unit:', handle.read()))
+                # The metric table's (name, unit) pairs, e.g. ("RedisTime", "Milliseconds").
+                emitted |= set(re.findall(r'\("([A-Za-z]+)", "(?:Count|Milliseconds|Microseconds|Seconds|Bytes|None)"\)', handle.read()))
         self.assertGreaterEqual(len(emitted), 7, "the EMF metric names were not found in Sources/HandlerCore")
         shown = {name for namespace, name in template_checks.dashboard_metrics(
             TEMPLATE["Resources"]["CacheDashboard"]["Properties"]["DashboardBody"]) if namespace == "PriceCache"}
