@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs every test:
-#   0. swift-format's rules (.swift-format) over every Swift folder (scripts/format-lint.sh);
+#   0. the code against .swift-format, layout included, over every Swift folder (scripts/format-lint.sh);
 #   1. the Swift test suites (each starts its own redis-server and Runtime API servers on free
 #      loopback ports and stops them);
 #   2. template.yaml through the pinned cfn-lint and the checks cfn-lint does not make;

@@ -5,21 +5,7 @@ import TestSupport
 @testable import PriceCache
 
 /// The store against a real redis-server: TTLs, latest wins, per-write failures, reads.
-@Suite(.serialized) final class CacheStoreTests {
-    let server: RedisServer
-    let client: RedisClient
-    let store: CacheStore
-
-    init() throws {
-        server = try RedisServer.start()
-        client = try RedisClient(configuration: RedisConfiguration(endpoint: server.host, port: server.port, useTLS: false))
-        store = CacheStore(client: client)
-    }
-
-    deinit {
-        server.stop()
-    }
-
+@Suite(.serialized) final class CacheStoreTests: StoreOnRedisServer {
     private func price(_ symbol: String, close: String, timestamp: Int) throws -> PriceUpdate {
         try PriceUpdate(
             json: .object([

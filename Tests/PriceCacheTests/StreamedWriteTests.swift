@@ -7,21 +7,7 @@ import TestSupport
 /// A batch written while it is decoded (`CacheStore.write(count:deadline:decoding:)`, issue 13's
 /// second pass) against a real redis-server: the same outcomes and stored bytes as the batch
 /// written in one call, each item decoded once, and every failure mode of the one-call write.
-@Suite(.serialized) final class StreamedWriteTests {
-    let server: RedisServer
-    let client: RedisClient
-    let store: CacheStore
-
-    init() throws {
-        server = try RedisServer.start()
-        client = try RedisClient(configuration: RedisConfiguration(endpoint: server.host, port: server.port, useTLS: false))
-        store = CacheStore(client: client)
-    }
-
-    deinit {
-        server.stop()
-    }
-
+@Suite(.serialized) final class StreamedWriteTests: StoreOnRedisServer {
     /// Item `index` of a mixed batch: the four families in turn (distinct keys), every item whose
     /// index is in `invalid` making no write.
     private func item(_ index: Int, timestamp: Int, invalid: Set<Int> = []) throws -> CacheWrite? {
