@@ -48,7 +48,8 @@ public struct InvocationMetrics: Sendable, Equatable {
     static let layout = EMFMetricLine.Layout(
         namespace: namespace, dimensionNames: [dimensionName], metrics: definitions, propertyNames: propertyNames)
 
-    private var values: [Double] {
+    /// The metrics' values, in `definitions`' order.
+    var values: [Double] {
         let milliseconds = Double(redisTime.components.seconds) * 1000 + Double(redisTime.components.attoseconds) / 1e15
         return [
             Double(recordsWritten), Double(staleSkipped), Double(invalid), Double(cacheHits), Double(cacheMisses),
@@ -57,17 +58,7 @@ public struct InvocationMetrics: Sendable, Equatable {
         ]
     }
 
-    public func line(_ labels: MetricLabels) -> EMFMetricLine {
-        EMFMetricLine(
-            namespace: Self.namespace,
-            dimensions: [(Self.dimensionName, labels.functionName)],
-            metrics: zip(Self.definitions, values).map { EMFMetricLine.Metric($0.name, unit: $0.unit, value: $1) },
-            properties: zip(Self.propertyNames, [eventSource, labels.requestID]).map { JSONMember($0, .string($1)) },
-            timestampMilliseconds: labels.timestampMilliseconds
-        )
-    }
-
-    /// `line(labels).line`, written from `layout`.
+    /// The invocation's metric line, written from `layout`.
     public func lineBytes(_ labels: MetricLabels) -> [UInt8] {
         Self.layout.line(
             timestampMilliseconds: labels.timestampMilliseconds, dimensionValues: [labels.functionName], metricValues: values,
