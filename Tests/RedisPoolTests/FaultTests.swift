@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 @testable import RedisPool
 import TestSupport
 import Testing
@@ -184,12 +183,12 @@ import Testing
         var configuration = server.configuration(timeout: .seconds(3), poolMaximum: 10)
         configuration.poolWaitTimeout = .milliseconds(300)
         let client = try RedisClient(configuration: configuration)
-        let outcomes = Mutex<[RedisError.Kind?]>([])
+        let outcomes = ThreadCollector<RedisError.Kind?>()
         onThreads(11) { _ in
             let error = caught { try client.command(RedisCommand("BLPOP", "empty", "1")) }
-            outcomes.withLock { $0.append(error?.kind) }
+            outcomes.append(error?.kind)
         }
-        let kinds = outcomes.withLock { $0 }
+        let kinds = outcomes.all
         #expect(kinds.filter { $0 == nil }.count == 10)
         #expect(kinds.filter { $0 == .poolExhausted }.count == 1)
         #expect(client.pool.openCount == 10)
