@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TestSupport
 @testable import LambdaRuntime
 
@@ -10,13 +9,6 @@ struct ClosureHandler: LambdaHandler, Sendable {
     func handle(_ event: [UInt8], context: LambdaContext) throws(FunctionError) -> [UInt8] {
         try body(event, context)
     }
-}
-
-/// What handlers saw, collected across threads.
-final class Observations<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
-    var all: [Value] { values.withLock { $0 } }
 }
 
 /// Every loop sets or unsets the process-wide `_X_AMZN_TRACE_ID`. Loops share this lock, so they

@@ -183,7 +183,7 @@ import Testing
         var configuration = server.configuration(timeout: .seconds(3), poolMaximum: 10)
         configuration.poolWaitTimeout = .milliseconds(300)
         let client = try RedisClient(configuration: configuration)
-        let outcomes = ThreadCollector<RedisError.Kind?>()
+        let outcomes = Observations<RedisError.Kind?>()
         onThreads(11) { _ in
             let error = caught { try client.command(RedisCommand("BLPOP", "empty", "1")) }
             outcomes.append(error?.kind)

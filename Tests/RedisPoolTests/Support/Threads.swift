@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs `body` on `count` real threads at once and waits for all. The blocking client must not
 /// be exercised on Swift concurrency's cooperative pool, which has one thread per core here.
@@ -24,19 +23,4 @@ func inBackground(_ body: @escaping @Sendable () -> Void) {
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
     let (seconds, attoseconds) = start.duration(to: .now).components
     return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-}
-
-/// Values appended from several threads. The `Mutex` lives in a class: a local `Mutex` captured
-/// by the threads' closures is a variable those closures share, and ThreadSanitizer's
-/// exclusivity check reports two overlapping `withLock`s on it as a race.
-final class ThreadCollector<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
-
-    func append(_ value: Value) {
-        values.withLock { $0.append(value) }
-    }
-
-    var all: [Value] {
-        values.withLock { $0 }
-    }
 }
